@@ -1,0 +1,128 @@
+"""Service configuration, read once into a frozen object.
+
+Configuration comes from three layers, later ones winning: the defaults below, environment variables with
+the ``CMP_ADAPTER_`` prefix, then an explicit mapping (tests, the CLI). Nothing else in the code base reads
+``os.environ``: every component receives the :class:`Settings` it needs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "CMP_ADAPTER_"
+
+#: Resource types the server offers by default: BRIEF §3 plus the supporting and conformance types of issue 2.
+DEFAULT_RESOURCE_TYPES: tuple[str, ...] = (
+    "Patient", "Coverage", "EpisodeOfCare", "Organization", "CareTeam", "Observation", "CarePlan",
+    "Encounter", "Claim", "ClaimResponse", "ExplanationOfBenefit", "ServiceRequest", "Questionnaire",
+    "QuestionnaireResponse", "Measure", "MeasureReport", "Practitioner", "PractitionerRole", "Condition",
+    "Goal", "Provenance", "AuditEvent", "Group", "Location", "Binary", "Basic", "Bundle",
+    "StructureDefinition", "ValueSet", "CodeSystem", "ConceptMap", "SearchParameter", "OperationDefinition",
+    "CapabilityStatement", "ImplementationGuide", "NamingSystem",
+)
+
+#: FHIR packages whose definitions the server needs; the first one found in the cache is used.
+DEFAULT_CORE_PACKAGES: tuple[str, ...] = ("hl7.fhir.r4.core#4.0.1", "hl7.fhir.r4.examples#4.0.1")
+
+
+def _default_package_cache() -> str:
+    return str(Path.home() / ".fhir" / "packages")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable about one running service.
+
+    Each field maps to an environment variable: ``database_url`` is ``CMP_ADAPTER_DATABASE_URL``.
+    Tuples are given as comma-separated lists, booleans as ``1/true/yes/on`` or ``0/false/no/off``.
+    """
+
+    #: Folder for the default SQLite database and exported files; created when missing.
+    data_dir: str = "data"
+    #: Any SQLAlchemy URL; empty means an SQLite file in ``data_dir``.
+    database_url: str = ""
+    #: The FHIR package cache (the layout HAPI, SUSHI and the HL7 validator share).
+    fhir_packages: str = field(default_factory=_default_package_cache)
+    #: Packages with the R4 core definitions, in order of preference.
+    core_packages: tuple[str, ...] = DEFAULT_CORE_PACKAGES
+    #: Where the compiled definitions cache goes; empty means ``<data_dir>/cache``.
+    compiled_cache_dir: str = ""
+    #: Extra package folders (unpacked, holding ``package/package.json``) loaded after the core.
+    extra_packages: tuple[str, ...] = ()
+    #: Resource types served; anything else is 404.
+    resource_types: tuple[str, ...] = DEFAULT_RESOURCE_TYPES
+    #: Public base URL (``https://host/fhir``) for links; empty means derived from each request.
+    base_url: str = ""
+    #: Largest request body accepted, in bytes (413 above).
+    max_body_bytes: int = 16 * 1024 * 1024
+    #: Deepest JSON/XML nesting accepted in a request body.
+    max_nesting_depth: int = 64
+    #: Page size when ``_count`` is absent, and the largest page served.
+    default_page_size: int = 20
+    max_page_size: int = 1000
+    #: ``lenient`` ignores unknown search parameters, ``strict`` rejects them (``Prefer: handling``).
+    default_handling: str = "lenient"
+    #: Log SQL statements (debugging only).
+    echo_sql: bool = False
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{Path(self.data_dir).resolve() / 'cmp-adapter.sqlite'}"
+
+    @property
+    def effective_compiled_cache_dir(self) -> str:
+        return self.compiled_cache_dir or str(Path(self.data_dir) / "cache")
+
+    @classmethod
+    def load(cls, overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+             ) -> Settings:
+        """Build settings from defaults, then ``CMP_ADAPTER_*`` variables, then ``overrides``.
+
+        Raises:
+            ValueError: an unknown override key or a value that does not convert to the field's type.
+        """
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        by_name = {f.name: f for f in fields(cls)}
+        for name, f in by_name.items():
+            raw = environ.get(ENV_PREFIX + name.upper())
+            if raw is not None:
+                values[name] = _convert(f, raw)
+        for key, value in (overrides or {}).items():
+            if key not in by_name:
+                raise ValueError(f"unknown setting {key!r}")
+            values[key] = _convert(by_name[key], value) if isinstance(value, str) else value
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _convert(f: dataclasses.Field, raw: str) -> Any:
+    kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+    if kind == "bool":
+        lowered = raw.strip().lower()
+        if lowered in _TRUE:
+            return True
+        if lowered in _FALSE:
+            return False
+        raise ValueError(f"{ENV_PREFIX}{f.name.upper()}: expected a boolean, got {raw!r}")
+    if kind == "int":
+        try:
+            return int(raw)
+        except ValueError as exc:
+            raise ValueError(f"{ENV_PREFIX}{f.name.upper()}: expected an integer, got {raw!r}") from exc
+    if kind.startswith("tuple"):
+        return tuple(part.strip() for part in raw.split(",") if part.strip())
+    return raw
