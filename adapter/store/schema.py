@@ -1,0 +1,150 @@
+"""The database schema: current resources, every version, and the search index tables.
+
+Layout (see docs/decisions/002-storage-layout.md):
+
+- ``resources`` holds the current version of each logical resource (one row per type+id, a deleted one
+  keeps its row with ``deleted = true``), so a read is one primary-key lookup that returns stored bytes.
+- ``resource_versions`` holds every version ever written, in write order (its ``pk`` is the system
+  history sequence), including delete markers.
+- ``search_*`` tables hold the values of the search parameters of the *current* version of each resource,
+  one table per search-parameter value type, so searches are SQL over typed, indexed columns and never
+  scan JSON. A write replaces the resource's rows in the same transaction.
+
+Times are naive UTC ``DateTime`` columns (native timestamps on PostgreSQL, ISO text that sorts correctly on
+SQLite). The schema is created and upgraded by Alembic (``adapter/store/migrations``).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+#: BIGINT on PostgreSQL, but INTEGER on SQLite so that it is the rowid alias and autoincrements.
+PrimaryKey = BigInteger().with_variant(Integer(), "sqlite")
+
+metadata = MetaData(naming_convention={
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+})
+
+resources = Table(
+    "resources", metadata,
+    Column("pk", PrimaryKey, primary_key=True, autoincrement=True),
+    Column("res_type", String(64), nullable=False),
+    Column("res_id", String(64), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("last_updated", DateTime, nullable=False),
+    Column("deleted", Boolean, nullable=False, default=False),
+    Column("content", LargeBinary, nullable=True),
+    UniqueConstraint("res_type", "res_id"),
+    Index(None, "res_type", "last_updated"),
+)
+
+resource_versions = Table(
+    "resource_versions", metadata,
+    Column("pk", PrimaryKey, primary_key=True, autoincrement=True),
+    Column("resource_pk", PrimaryKey, ForeignKey("resources.pk"), nullable=False),
+    Column("res_type", String(64), nullable=False),
+    Column("res_id", String(64), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("last_updated", DateTime, nullable=False),
+    Column("method", String(6), nullable=False),
+    Column("content", LargeBinary, nullable=True),
+    UniqueConstraint("resource_pk", "version"),
+    Index(None, "res_type", "last_updated"),
+    Index(None, "last_updated"),
+)
+
+
+def _index_table(name: str, *columns: Column, indexes: tuple[tuple[str, ...], ...]) -> Table:
+    """A search index table: the owning resource, its type, the parameter code, then typed values."""
+    return Table(
+        name, metadata,
+        Column("resource_pk", PrimaryKey, ForeignKey("resources.pk"), nullable=False, index=True),
+        Column("res_type", String(64), nullable=False),
+        Column("param", String(100), nullable=False),
+        *columns,
+        *(Index(None, *cols) for cols in indexes),
+    )
+
+
+search_string = _index_table(
+    "search_string",
+    Column("value_norm", String(255), nullable=False),
+    Column("value_exact", Text, nullable=False),
+    indexes=(("res_type", "param", "value_norm"),),
+)
+
+search_token = _index_table(
+    "search_token",
+    Column("system", String(255), nullable=True),
+    Column("code", String(255), nullable=True),
+    Column("text_norm", String(255), nullable=True),
+    indexes=(("res_type", "param", "code", "system"),),
+)
+
+search_date = _index_table(
+    "search_date",
+    Column("low", DateTime, nullable=False),
+    Column("high", DateTime, nullable=False),
+    indexes=(("res_type", "param", "low", "high"),),
+)
+
+search_number = _index_table(
+    "search_number",
+    Column("low", Float, nullable=False),
+    Column("high", Float, nullable=False),
+    indexes=(("res_type", "param", "low"),),
+)
+
+search_quantity = _index_table(
+    "search_quantity",
+    Column("system", String(255), nullable=True),
+    Column("code", String(255), nullable=True),
+    Column("low", Float, nullable=False),
+    Column("high", Float, nullable=False),
+    indexes=(("res_type", "param", "code", "low"),),
+)
+
+search_reference = _index_table(
+    "search_reference",
+    Column("target_type", String(64), nullable=True),
+    Column("target_id", String(64), nullable=True),
+    Column("target_url", String(255), nullable=True),
+    Column("target_version", String(64), nullable=True),
+    indexes=(("res_type", "param", "target_id", "target_type"), ("target_type", "target_id"),
+             ("res_type", "param", "target_url")),
+)
+
+search_uri = _index_table(
+    "search_uri",
+    Column("value", String(255), nullable=False),
+    indexes=(("res_type", "param", "value"),),
+)
+
+#: Search index tables by search-parameter type; ``token`` also serves ``_tag``/``_security``.
+INDEX_TABLES: dict[str, Table] = {
+    "string": search_string,
+    "token": search_token,
+    "date": search_date,
+    "number": search_number,
+    "quantity": search_quantity,
+    "reference": search_reference,
+    "uri": search_uri,
+}
