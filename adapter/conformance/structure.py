@@ -9,7 +9,7 @@ it is hand-written: a type that is not in the loaded packages does not exist her
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 FHIR_TYPE_EXTENSION = "http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type"
 REGEX_EXTENSION = "http://hl7.org/fhir/StructureDefinition/regex"
@@ -63,6 +63,25 @@ class TypeDef:
     url: str
     regex: str | None = None
     """For primitives: the value's regular expression from the definition."""
+    min_value: int | None = None
+    max_value: int | None = None
+    """For primitives: ``minValueInteger``/``maxValueInteger`` of the value element (``integer``)."""
+    max_length: int | None = None
+    """For primitives: ``maxLength`` of the value element (``string``: 1 MB)."""
+
+    def facets(self, model: TypeModel) -> TypeDef:
+        """This type with bounds it does not state taken from its base types (``positiveInt`` gets the
+        32-bit range of ``integer``), so a validator needs no hand-written limits."""
+        current, merged = self, self
+        while current.base and (merged.min_value is None or merged.max_value is None
+                                or merged.max_length is None):
+            current = model.types.get(current.base)
+            if current is None:
+                break
+            merged = replace(merged, min_value=_first(merged.min_value, current.min_value),
+                             max_value=_first(merged.max_value, current.max_value),
+                             max_length=_first(merged.max_length, current.max_length))
+        return merged
 
 
 @dataclass
@@ -120,12 +139,15 @@ class TypeModel:
         name = sd["type"]
         elements = sd.get("snapshot", {}).get("element", [])
         regex = None
+        facets: dict[str, int] = {}
         if sd["kind"] == "primitive-type":
             regex = _primitive_regex(elements, name)
+            facets = _primitive_facets(elements, name)
         base_url = sd.get("baseDefinition")
         self.types[name] = TypeDef(
             name=name, kind=sd["kind"], abstract=bool(sd.get("abstract")),
             base=base_url.rsplit("/", 1)[-1] if base_url else None, url=sd["url"], regex=regex,
+            **facets,
         )
         by_parent: dict[str, list[ElementDef]] = {}
         for raw in elements:
@@ -195,3 +217,17 @@ def _primitive_regex(elements: list[dict], type_name: str) -> str | None:
                     if ext.get("url") == REGEX_EXTENSION:
                         return ext.get("valueString")
     return None
+
+
+def _primitive_facets(elements: list[dict], type_name: str) -> dict[str, int]:
+    """The value element's numeric and length limits (``minValueInteger``, ``maxLength``...)."""
+    for raw in elements:
+        if raw.get("path") == f"{type_name}.value":
+            found = {"min_value": raw.get("minValueInteger"), "max_value": raw.get("maxValueInteger"),
+                     "max_length": raw.get("maxLength")}
+            return {key: value for key, value in found.items() if isinstance(value, int)}
+    return {}
+
+
+def _first(value: int | None, fallback: int | None) -> int | None:
+    return value if value is not None else fallback
