@@ -6,12 +6,22 @@ The R4 definitions come from the FHIR package cache (``CMP_ADAPTER_FHIR_PACKAGES
 
 from __future__ import annotations
 
+import os
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
 
 from adapter.conformance.definitions import Definitions
 from adapter.settings import Settings
+
+if TYPE_CHECKING:
+    from adapter.services.container import Services
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES_PACKAGE = "hl7.fhir.r4.examples#4.0.1"
@@ -37,3 +47,59 @@ def r4_examples_dir(base_settings: Settings) -> Path:
     if not folder.is_dir():
         pytest.fail(f"{EXAMPLES_PACKAGE} is not in the package cache; run scripts/setup.sh")
     return folder
+
+
+# --- databases and the app -----------------------------------------------------------------------------------
+
+POSTGRES_URL = os.environ.get("CMP_ADAPTER_TEST_POSTGRES_URL")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database per test: an SQLite file, or a PostgreSQL schema of its own.
+
+    PostgreSQL runs when ``CMP_ADAPTER_TEST_POSTGRES_URL`` is set (``scripts/test.sh`` sets it when a
+    server answers on 127.0.0.1:5432), and is skipped otherwise.
+    """
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'test.sqlite'}"
+        return
+    if not POSTGRES_URL:
+        pytest.skip("CMP_ADAPTER_TEST_POSTGRES_URL is not set")
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    admin = create_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{POSTGRES_URL}{'&' if '?' in POSTGRES_URL else '?'}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def settings(base_settings: Settings, database_url: str, tmp_path: Path) -> Settings:
+    return base_settings.replace(database_url=database_url, data_dir=str(tmp_path / "data"))
+
+
+@pytest.fixture
+def services(settings: Settings, definitions: Definitions) -> Iterator[Services]:
+    """Services on the test database, schema created by the real Alembic migrations."""
+    from adapter.services.container import Services
+
+    built = Services.build(settings, definitions=definitions)
+    yield built
+    built.close()
+
+
+@pytest.fixture
+def app(settings: Settings, services: Services) -> Flask:
+    from adapter.app import create_app
+
+    return create_app(settings, services=services)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()

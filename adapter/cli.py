@@ -1,0 +1,143 @@
+"""The ``cmp-adapter`` command: serve, load data, manage FHIR packages and the database.
+
+Every command builds the same :class:`~adapter.services.container.Services` from the same settings as the
+server and calls the same service functions; none re-implements a step.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from adapter.conformance.packages import PackageCache, PackageError
+from adapter.settings import Settings
+
+
+def _settings(database_url: str | None = None) -> Settings:
+    overrides = {"database_url": database_url} if database_url else {}
+    return Settings.load(overrides)
+
+
+@click.group()
+@click.version_option(package_name="cmp-fhir-adapter")
+def main() -> None:
+    """cmp-fhir-adapter: a FHIR R4 server and translator for Medicaid care-management programs."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int, help="gunicorn worker processes (= cores)")
+@click.option("--dev", is_flag=True, help="Flask's development server instead of gunicorn (one process).")
+@click.option("--load", "load_paths", multiple=True, type=click.Path(exists=True),
+              help="Load FHIR files or folders into the store before serving (repeatable).")
+def serve(host: str, port: int, workers: int, dev: bool, load_paths: tuple[str, ...]) -> None:
+    """Run the FHIR server at http://HOST:PORT/fhir."""
+    from adapter.services.container import Services
+
+    settings = _settings()
+    try:
+        services = Services.build(settings)  # migrates the database once, before any worker starts
+    except PackageError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if load_paths:
+        _load(services, load_paths)
+    services.close()
+    click.echo(f"FHIR base: http://{host}:{port}/fhir  (database: {_redact(settings.effective_database_url)})")
+    if dev:
+        from adapter.app import create_app
+
+        create_app(settings).run(host=host, port=port)
+        return
+    from adapter.server import run_gunicorn
+
+    run_gunicorn(settings, host=host, port=port, workers=workers)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+def load(paths: tuple[str, ...]) -> None:
+    """Load FHIR JSON/XML files, Bundles and NDJSON (folders recursively) into the store."""
+    from adapter.services.container import Services
+
+    try:
+        services = Services.build(_settings())
+    except PackageError as exc:
+        raise click.ClickException(str(exc)) from exc
+    failed = _load(services, paths)
+    services.close()
+    if failed:
+        sys.exit(1)
+
+
+def _load(services, paths: tuple[str, ...]) -> int:
+    from adapter.services.loader import load_paths
+
+    report = load_paths(services, [Path(p) for p in paths])
+    for problem in report.problems:
+        click.echo(f"  rejected {problem}", err=True)
+    click.echo(f"loaded {report.stored} resources from {report.files} files; {len(report.problems)} rejected")
+    return len(report.problems)
+
+
+@main.group()
+def packages() -> None:
+    """Manage the FHIR package cache (CMP_ADAPTER_FHIR_PACKAGES, default ~/.fhir/packages)."""
+
+
+@packages.command("install")
+@click.argument("specs", nargs=-1, required=True)
+def packages_install(specs: tuple[str, ...]) -> None:
+    """Install packages: name@version from the npm registry (via npm pack) or a .tgz file."""
+    cache = PackageCache(_settings().fhir_packages)
+    for spec in specs:
+        try:
+            already = None if spec.endswith(".tgz") else cache.find(spec.replace("@", "#"))
+            package = already or (cache.install_tgz(spec) if spec.endswith(".tgz") else
+                                  cache.install_from_registry(spec))
+        except PackageError as exc:
+            raise click.ClickException(str(exc)) from exc
+        click.echo(f"{package.package_id}: {'already installed' if already else 'installed'} in {package.folder}")
+
+
+@packages.command("list")
+def packages_list() -> None:
+    """List the packages in the cache."""
+    for package_id in PackageCache(_settings().fhir_packages).installed():
+        click.echo(package_id)
+
+
+@main.group()
+def db() -> None:
+    """Database schema management (Alembic)."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the schema migrations to CMP_ADAPTER_DATABASE_URL."""
+    from adapter.store.migrate import current_revision, upgrade_database
+    from adapter.store.sql import ResourceStore
+
+    settings = _settings()
+    Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+    engine = ResourceStore.create_engine(settings.effective_database_url)
+    upgrade_database(engine)
+    click.echo(f"database at revision {current_revision(engine)}")
+
+
+def _redact(url: str) -> str:
+    """Hide a password in a database URL before printing it."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        credentials, host = rest.rsplit("@", 1)
+        return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}" if ":" in credentials else url
+    return url
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main(prog_name=os.path.basename(sys.argv[0]))

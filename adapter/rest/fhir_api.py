@@ -1,0 +1,142 @@
+"""The FHIR REST API under ``/fhir``: one thin handler per interaction (R4 http.html).
+
+A handler reads what the request asks (:mod:`adapter.rest.request_info`), calls one service function and
+builds the response (:mod:`adapter.rest.responses`). FHIR semantics live in :mod:`adapter.services`.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, request
+
+from adapter.rest import request_info as req
+from adapter.rest.bundle_pages import history_bundle, search_bundle
+from adapter.rest.outcome import information
+from adapter.rest.responses import fhir_response, stored_response, version_headers, write_response
+from adapter.services import bundles, capability, resources, search
+from adapter.services.history import HistoryRequest
+
+fhir_api = Blueprint("fhir", __name__, url_prefix="/fhir")
+
+#: The FHIR interaction each handler implements, by endpoint: the CapabilityStatement is built from this and
+#: the routes actually registered, so it cannot claim what the server does not do.
+INTERACTIONS: dict[str, tuple[tuple[str, str], ...]] = {
+    "fhir.batch_or_transaction": (("system", "transaction"), ("system", "batch")),
+    "fhir.system_history": (("system", "history-system"),),
+    "fhir.search_type": (("type", "search-type"),),
+    "fhir.create": (("type", "create"),),
+    "fhir.conditional_update": (("type", "update"),),
+    "fhir.conditional_delete": (("type", "delete"),),
+    "fhir.type_history": (("type", "history-type"),),
+    "fhir.read": (("instance", "read"),),
+    "fhir.update": (("instance", "update"),),
+    "fhir.delete": (("instance", "delete"),),
+    "fhir.instance_history": (("instance", "history-instance"),),
+    "fhir.vread": (("instance", "vread"),),
+}
+
+
+@fhir_api.get("/metadata")
+def metadata() -> Response:
+    endpoints = {rule.endpoint for rule in current_app.url_map.iter_rules()}
+    served = [pair for endpoint, pairs in INTERACTIONS.items() if endpoint in endpoints for pair in pairs]
+    return fhir_response(capability.capability_statement(req.services(), req.base_url(), served))
+
+
+@fhir_api.post("/", strict_slashes=False)
+def batch_or_transaction() -> Response:
+    bundle = req.body_resource()
+    result = bundles.process(req.services(), bundle, req.base_url(), return_pref=req.prefer().return_)
+    return fhir_response(result)
+
+
+@fhir_api.get("/_history")
+def system_history() -> Response:
+    return _history(None, None)
+
+
+@fhir_api.route("/<res_type>", methods=["GET"])
+@fhir_api.route("/<res_type>/_search", methods=["POST"])
+def search_type(res_type: str) -> Response:
+    page = search.search(req.services(), res_type, req.search_pairs(), handling=req.handling())
+    return search_bundle(res_type, page)
+
+
+@fhir_api.post("/<res_type>")
+def create(res_type: str) -> Response:
+    result = resources.create(req.services(), res_type, req.body_resource(),
+                              if_none_exist=request.headers.get("If-None-Exist"))
+    return write_response(result.stored, 201 if result.created else 200, result.issues, location=result.created)
+
+
+@fhir_api.put("/<res_type>")
+def conditional_update(res_type: str) -> Response:
+    result = resources.conditional_update(req.services(), res_type, request.query_string.decode("utf-8"),
+                                          req.body_resource(), if_match=resources.parse_if_match(
+                                              request.headers.get("If-Match")))
+    return write_response(result.stored, 201 if result.created else 200, result.issues, location=result.created)
+
+
+@fhir_api.delete("/<res_type>")
+def conditional_delete(res_type: str) -> Response:
+    deleted = resources.conditional_delete(req.services(), res_type, request.query_string.decode("utf-8"))
+    return _delete_response(deleted, f"{res_type}?{request.query_string.decode('utf-8')}")
+
+
+@fhir_api.get("/<res_type>/_history")
+def type_history(res_type: str) -> Response:
+    return _history(res_type, None)
+
+
+@fhir_api.get("/<res_type>/<res_id>")
+def read(res_type: str, res_id: str) -> Response:
+    stored = resources.read(req.services(), res_type, res_id)
+    if _not_modified(stored):
+        return Response(status=304, headers=version_headers(stored))
+    return stored_response(stored)
+
+
+@fhir_api.put("/<res_type>/<res_id>")
+def update(res_type: str, res_id: str) -> Response:
+    result = resources.update(req.services(), res_type, res_id, req.body_resource(),
+                              if_match=resources.parse_if_match(request.headers.get("If-Match")))
+    return write_response(result.stored, 201 if result.created else 200, result.issues, location=result.created)
+
+
+@fhir_api.delete("/<res_type>/<res_id>")
+def delete(res_type: str, res_id: str) -> Response:
+    resources.require_id(res_id)
+    deleted = resources.delete(req.services(), res_type, res_id,
+                               if_match=resources.parse_if_match(request.headers.get("If-Match")))
+    return _delete_response(deleted, f"{res_type}/{res_id}")
+
+
+@fhir_api.get("/<res_type>/<res_id>/_history")
+def instance_history(res_type: str, res_id: str) -> Response:
+    return _history(res_type, res_id)
+
+
+@fhir_api.get("/<res_type>/<res_id>/_history/<version>")
+def vread(res_type: str, res_id: str, version: str) -> Response:
+    return stored_response(resources.vread(req.services(), res_type, res_id, version))
+
+
+def _history(res_type: str | None, res_id: str | None) -> Response:
+    svc = req.services()
+    history_request = HistoryRequest.from_params(request.args, svc.settings)
+    versions, total = resources.history(svc, res_type, res_id, since=history_request.since, at=history_request.at,
+                                        count=history_request.count, offset=history_request.offset)
+    return history_bundle(res_type, res_id, history_request, versions, total)
+
+
+def _delete_response(deleted, what: str) -> Response:
+    """200 with an OperationOutcome saying what happened (as HAPI does), ETag of the delete marker."""
+    if deleted is None:
+        return fhir_response(information(f"nothing to delete: {what} does not exist or is already deleted"))
+    return fhir_response(information(f"deleted {deleted.res_type}/{deleted.res_id} (version {deleted.version})"),
+                         headers={"ETag": deleted.etag})
+
+
+def _not_modified(stored) -> bool:
+    """``If-None-Match`` with the current ETag: the client's copy is current (R4 §3.1.0.1.6)."""
+    tag = request.headers.get("If-None-Match")
+    return tag is not None and tag.strip() in (stored.etag, f'"{stored.version}"', "*")

@@ -1,0 +1,50 @@
+"""The search interaction: parse the parameters, run the query, hand back one page."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Connection
+
+from adapter.search.engine import SearchPage, run_search
+from adapter.search.params import SearchQuery, parse_search
+from adapter.services.container import Services
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    query: SearchQuery
+    page: SearchPage
+
+
+def parse(services: Services, res_type: str, pairs: Sequence[tuple[str, str]], handling: str) -> SearchQuery:
+    """:raise BadRequest: a bad value, or (strict handling) an unknown parameter."""
+    settings = services.settings
+    return parse_search(services.definitions, res_type, pairs, handling=handling,
+                        default_count=settings.default_page_size, max_count=settings.max_page_size)
+
+
+def search(services: Services, res_type: str, pairs: Sequence[tuple[str, str]], *, handling: str,
+           conn: Connection | None = None) -> SearchResult:
+    """One page of ``GET [type]?params`` (on ``conn`` when inside a transaction Bundle).
+
+    :raise NotFound: unknown type. :raise BadRequest: see :func:`parse`.
+    """
+    services.require_type(res_type)
+    query = parse(services, res_type, pairs, handling)
+    if conn is not None:
+        return SearchResult(query, run_search(conn, services.definitions, res_type, query))
+    with services.store.connect() as own:
+        return SearchResult(query, run_search(own, services.definitions, res_type, query))
+
+
+def find_matches(services: Services, conn: Connection, res_type: str, pairs: Sequence[tuple[str, str]]) -> list[str]:
+    """Ids of the resources that a conditional interaction's criteria match (at most two: one, or "many").
+
+    Criteria are parsed strictly: an unknown parameter in a conditional create must not match everything.
+    """
+    criteria = [(name, value) for name, value in pairs if name not in ("_count", "_offset", "_sort")]
+    query = parse(services, res_type, [*criteria, ("_count", "2"), ("_total", "none")], "strict")
+    page = run_search(conn, services.definitions, res_type, query)
+    return [row.res_id for row in page.matches]
