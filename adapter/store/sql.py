@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Engine, create_engine, delete, event, func, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, create_engine, delete, event, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from adapter import fhirjson
@@ -75,6 +75,17 @@ def now_utc() -> datetime:
 
 _CURRENT_COLUMNS = (resources.c.pk, resources.c.res_type, resources.c.res_id, resources.c.version,
                     resources.c.last_updated, resources.c.deleted, resources.c.content)
+# Statements built once: constructing them per call costs more than running them on SQLite.
+_READ_CURRENT = select(*_CURRENT_COLUMNS).where(resources.c.res_type == bindparam("res_type"),
+                                                resources.c.res_id == bindparam("res_id"))
+_INSERT_CURRENT = insert(resources).returning(resources.c.pk)
+_INSERT_VERSION = insert(resource_versions)
+_SWAP_CURRENT = (update(resources)
+                 .where(resources.c.pk == bindparam("current_pk"), resources.c.version == bindparam("old_version"))
+                 .values(version=bindparam("new_version"), last_updated=bindparam("moment"),
+                         deleted=bindparam("is_deleted"), content=bindparam("new_content")))
+_INSERT_INDEX = {kind: insert(table) for kind, table in INDEX_TABLES.items()}
+_CLEAR_INDEX = [delete(table).where(table.c.resource_pk == bindparam("pk")) for table in INDEX_TABLES.values()]
 
 
 class ResourceStore:
@@ -118,9 +129,7 @@ class ResourceStore:
 
     def read(self, conn: Connection, res_type: str, res_id: str) -> StoredResource | None:
         """The current version (possibly a delete marker), or None if the id never existed."""
-        row = conn.execute(
-            select(*_CURRENT_COLUMNS).where(resources.c.res_type == res_type, resources.c.res_id == res_id)
-        ).first()
+        row = conn.execute(_READ_CURRENT, {"res_type": res_type, "res_id": res_id}).first()
         return _stored(row) if row is not None else None
 
     def read_version(self, conn: Connection, res_type: str, res_id: str, version: int) -> StoredResource | None:
@@ -172,14 +181,13 @@ class ResourceStore:
         content = _finalize(resource, res_type, res_id, 1, moment)
         try:
             with conn.begin_nested() if self.is_postgres else contextlib.nullcontext():
-                pk = conn.execute(
-                    insert(resources).values(res_type=res_type, res_id=res_id, version=1, last_updated=moment,
-                                             deleted=False, content=content).returning(resources.c.pk)
-                ).scalar_one()
+                pk = conn.execute(_INSERT_CURRENT, {
+                    "res_type": res_type, "res_id": res_id, "version": 1, "last_updated": moment,
+                    "deleted": False, "content": content}).scalar_one()
         except IntegrityError as exc:
             raise DuplicateResource(f"{res_type}/{res_id} already exists") from exc
         self._add_version(conn, pk, res_type, res_id, 1, moment, "POST", content)
-        self._write_index(conn, pk, res_type, resource)
+        self._write_index(conn, pk, res_type, resource, replace=False)
         return StoredResource(res_type, res_id, 1, moment, False, content, "POST")
 
     def update(self, conn: Connection, res_type: str, res_id: str, resource: dict,
@@ -237,29 +245,27 @@ class ResourceStore:
 
     def _swap_current(self, conn: Connection, pk: int, old_version: int, new_version: int, moment: datetime,
                       deleted: bool, content: bytes | None) -> None:
-        result = conn.execute(
-            update(resources).where(resources.c.pk == pk, resources.c.version == old_version)
-            .values(version=new_version, last_updated=moment, deleted=deleted, content=content)
-        )
+        result = conn.execute(_SWAP_CURRENT, {"current_pk": pk, "old_version": old_version, "new_version": new_version,
+                                              "moment": moment, "is_deleted": deleted, "new_content": content})
         if result.rowcount != 1:
             raise VersionConflict(f"resource {pk} changed concurrently")
 
     def _add_version(self, conn: Connection, pk: int, res_type: str, res_id: str, version: int,
                      moment: datetime, method: str, content: bytes | None) -> None:
-        conn.execute(insert(resource_versions).values(
-            resource_pk=pk, res_type=res_type, res_id=res_id, version=version, last_updated=moment,
-            method=method, content=content))
+        conn.execute(_INSERT_VERSION, {"resource_pk": pk, "res_type": res_type, "res_id": res_id, "version": version,
+                                       "last_updated": moment, "method": method, "content": content})
 
-    def _write_index(self, conn: Connection, pk: int, res_type: str, resource: dict) -> None:
-        self._clear_index(conn, pk)
+    def _write_index(self, conn: Connection, pk: int, res_type: str, resource: dict, *, replace: bool = True) -> None:
+        """Insert the resource's search index rows; ``replace`` first removes the previous version's."""
+        if replace:
+            self._clear_index(conn, pk)
         for kind, rows in self.indexer.rows(resource).items():
             if rows:
-                conn.execute(insert(INDEX_TABLES[kind]),
-                             [{**row, "resource_pk": pk, "res_type": res_type} for row in rows])
+                conn.execute(_INSERT_INDEX[kind], [{**row, "resource_pk": pk, "res_type": res_type} for row in rows])
 
     def _clear_index(self, conn: Connection, pk: int) -> None:
-        for table in INDEX_TABLES.values():
-            conn.execute(delete(table).where(table.c.resource_pk == pk))
+        for statement in _CLEAR_INDEX:
+            conn.execute(statement, {"pk": pk})
 
 
 def _finalize(resource: dict, res_type: str, res_id: str, version: int, moment: datetime) -> bytes:
