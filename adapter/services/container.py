@@ -41,8 +41,9 @@ class Services:
             adapter.conformance.packages.PackageError: the R4 definitions are not in the package cache.
         """
         Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
-        definitions = definitions or Definitions.load(settings.fhir_packages, settings.core_packages, settings.extra_packages,
-                                       settings.effective_compiled_cache_dir)
+        definitions = definitions or Definitions.load(
+            settings.fhir_packages, settings.core_packages, settings.extra_packages,
+            settings.effective_compiled_cache_dir)
         engine = ResourceStore.create_engine(settings.effective_database_url, echo=settings.echo_sql)
         store = ResourceStore(engine, Indexer(definitions))
         if create_schema:

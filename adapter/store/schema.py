@@ -72,15 +72,24 @@ resource_versions = Table(
 )
 
 
-def _index_table(name: str, *columns: Column, indexes: tuple[tuple[str, ...], ...]) -> Table:
-    """A search index table: the owning resource, its type, the parameter code, then typed values."""
+def _index_table(name: str, *columns: Column, indexes: tuple[tuple[str, ...], ...],
+                 prefix_columns: tuple[str, ...] = ()) -> Table:
+    """A search index table: the owning resource, its type, the parameter code, then typed values.
+
+    ``prefix_columns`` are searched with ``LIKE 'abc%'``; on PostgreSQL their indexes use
+    ``text_pattern_ops`` so that prefix matching can use them under any collation.
+    """
+    def index(cols: tuple[str, ...]) -> Index:
+        ops = {col: "text_pattern_ops" for col in cols if col in prefix_columns}
+        return Index(None, *cols, postgresql_ops=ops) if ops else Index(None, *cols)
+
     return Table(
         name, metadata,
         Column("resource_pk", PrimaryKey, ForeignKey("resources.pk"), nullable=False, index=True),
         Column("res_type", String(64), nullable=False),
         Column("param", String(100), nullable=False),
         *columns,
-        *(Index(None, *cols) for cols in indexes),
+        *(index(cols) for cols in indexes),
     )
 
 
@@ -89,6 +98,7 @@ search_string = _index_table(
     Column("value_norm", String(255), nullable=False),
     Column("value_exact", Text, nullable=False),
     indexes=(("res_type", "param", "value_norm"),),
+    prefix_columns=("value_norm",),
 )
 
 search_token = _index_table(
@@ -96,7 +106,8 @@ search_token = _index_table(
     Column("system", String(255), nullable=True),
     Column("code", String(255), nullable=True),
     Column("text_norm", String(255), nullable=True),
-    indexes=(("res_type", "param", "code", "system"),),
+    indexes=(("res_type", "param", "code", "system"), ("res_type", "param", "text_norm")),
+    prefix_columns=("text_norm",),
 )
 
 search_date = _index_table(
@@ -136,6 +147,7 @@ search_uri = _index_table(
     "search_uri",
     Column("value", String(255), nullable=False),
     indexes=(("res_type", "param", "value"),),
+    prefix_columns=("value",),
 )
 
 #: Search index tables by search-parameter type; ``token`` also serves ``_tag``/``_security``.

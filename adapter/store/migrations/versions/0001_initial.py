@@ -17,26 +17,28 @@ depends_on = None
 
 PK = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
-#: Value columns of each search index table (the frozen copy of adapter/store/schema.py at this revision).
+#: Value columns, indexes and prefix-searched columns (``text_pattern_ops`` on PostgreSQL) of each search
+#: index table: the frozen copy of adapter/store/schema.py at this revision.
 INDEX_TABLES = {
     "search_string": ([sa.Column("value_norm", sa.String(255), nullable=False),
                        sa.Column("value_exact", sa.Text, nullable=False)],
-                      [("res_type", "param", "value_norm")]),
+                      [("res_type", "param", "value_norm")], ("value_norm",)),
     "search_token": ([sa.Column("system", sa.String(255)), sa.Column("code", sa.String(255)),
                       sa.Column("text_norm", sa.String(255))],
-                     [("res_type", "param", "code", "system")]),
+                     [("res_type", "param", "code", "system"), ("res_type", "param", "text_norm")], ("text_norm",)),
     "search_date": ([sa.Column("low", sa.DateTime, nullable=False), sa.Column("high", sa.DateTime, nullable=False)],
-                    [("res_type", "param", "low", "high")]),
+                    [("res_type", "param", "low", "high")], ()),
     "search_number": ([sa.Column("low", sa.Float, nullable=False), sa.Column("high", sa.Float, nullable=False)],
-                      [("res_type", "param", "low")]),
+                      [("res_type", "param", "low")], ()),
     "search_quantity": ([sa.Column("system", sa.String(255)), sa.Column("code", sa.String(255)),
                          sa.Column("low", sa.Float, nullable=False), sa.Column("high", sa.Float, nullable=False)],
-                        [("res_type", "param", "code", "low")]),
+                        [("res_type", "param", "code", "low")], ()),
     "search_reference": ([sa.Column("target_type", sa.String(64)), sa.Column("target_id", sa.String(64)),
                           sa.Column("target_url", sa.String(255)), sa.Column("target_version", sa.String(64))],
                          [("res_type", "param", "target_id", "target_type"), ("target_type", "target_id"),
-                          ("res_type", "param", "target_url")]),
-    "search_uri": ([sa.Column("value", sa.String(255), nullable=False)], [("res_type", "param", "value")]),
+                          ("res_type", "param", "target_url")], ()),
+    "search_uri": ([sa.Column("value", sa.String(255), nullable=False)], [("res_type", "param", "value")],
+                   ("value",)),
 }
 
 
@@ -70,7 +72,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_resource_versions_res_type_last_updated", "resource_versions", ["res_type", "last_updated"])
     op.create_index("ix_resource_versions_last_updated", "resource_versions", ["last_updated"])
-    for name, (columns, indexes) in INDEX_TABLES.items():
+    for name, (columns, indexes, prefix_columns) in INDEX_TABLES.items():
         op.create_table(
             name,
             sa.Column("resource_pk", PK, sa.ForeignKey("resources.pk", name=f"fk_{name}_resource_pk_resources"),
@@ -81,7 +83,8 @@ def upgrade() -> None:
         )
         op.create_index(f"ix_{name}_resource_pk", name, ["resource_pk"])
         for cols in indexes:
-            op.create_index(f"ix_{name}_{'_'.join(cols)}", name, list(cols))
+            ops = {col: "text_pattern_ops" for col in cols if col in prefix_columns}
+            op.create_index(f"ix_{name}_{'_'.join(cols)}", name, list(cols), postgresql_ops=ops)
 
 
 def downgrade() -> None:
