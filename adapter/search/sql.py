@@ -64,9 +64,11 @@ from adapter.store.schema import INDEX_TABLES, resources, search_reference
 #: The columns a search returns (``pk`` so that includes can refer to the page).
 RESULT_COLUMNS = (resources.c.pk, resources.c.res_type, resources.c.res_id, resources.c.version,
                   resources.c.last_updated, resources.c.content)
-#: Column an ascending / descending ``_sort`` takes the minimum / maximum of, per table.
+#: Column an ascending / descending ``_sort`` takes the minimum / maximum of, per table. Dates sort by
+#: their start both ways (as HAPI does): a Period still open has no highest value, and "newest first"
+#: means "latest start first" to every user.
 _SORT_COLUMNS = {
-    "string": ("value_norm", "value_norm"), "token": ("code", "code"), "date": ("low", "high"),
+    "string": ("value_norm", "value_norm"), "token": ("code", "code"), "date": ("low", "low"),
     "number": ("low", "high"), "quantity": ("low", "high"), "reference": ("target_id", "target_id"),
     "uri": ("value", "value"),
 }
