@@ -43,8 +43,11 @@ def find_matches(services: Services, conn: Connection, res_type: str, pairs: Seq
     """Ids of the resources that a conditional interaction's criteria match (at most two: one, or "many").
 
     Criteria are parsed strictly: an unknown parameter in a conditional create must not match everything.
+    The transaction holds a lock on the criteria until it ends, so two conditional interactions with the
+    same criteria cannot both find nothing and both create.
     """
     criteria = [(name, value) for name, value in pairs if name not in ("_count", "_offset", "_sort")]
+    services.store.serialize_on(conn, f"{res_type}?{sorted(criteria)}")
     query = parse(services, res_type, [*criteria, ("_count", "2"), ("_total", "none")], "strict")
     page = run_search(conn, services.definitions, res_type, query)
     return [row.res_id for row in page.matches]

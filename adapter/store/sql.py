@@ -14,13 +14,26 @@ with ``BEGIN IMMEDIATE``).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Engine, bindparam, create_engine, delete, event, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    bindparam,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from adapter import fhirjson
@@ -84,6 +97,7 @@ _SWAP_CURRENT = (update(resources)
                  .where(resources.c.pk == bindparam("current_pk"), resources.c.version == bindparam("old_version"))
                  .values(version=bindparam("new_version"), last_updated=bindparam("moment"),
                          deleted=bindparam("is_deleted"), content=bindparam("new_content")))
+_ADVISORY_XACT_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
 _INSERT_INDEX = {kind: insert(table) for kind, table in INDEX_TABLES.items()}
 _CLEAR_INDEX = [delete(table).where(table.c.resource_pk == bindparam("pk")) for table in INDEX_TABLES.values()]
 
@@ -124,6 +138,17 @@ class ResourceStore:
         """A read-only connection."""
         with self.engine.connect() as conn:
             yield conn
+
+    def serialize_on(self, conn: Connection, key: str) -> None:
+        """Hold a lock named ``key`` until the transaction ends, so that check-then-write steps on the same
+        key (a conditional create's search and insert) run one at a time.
+
+        PostgreSQL: a transaction-scoped advisory lock on a 64-bit hash of the key. SQLite: nothing to do,
+        a write transaction already holds the database lock from ``BEGIN IMMEDIATE``.
+        """
+        if self.is_postgres:
+            digest = int.from_bytes(hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest(), "big", signed=True)
+            conn.execute(_ADVISORY_XACT_LOCK, {"key": digest})
 
     # --- reads ---------------------------------------------------------------------------------------------
 
