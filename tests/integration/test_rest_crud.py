@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 from tests.integration.fhir_helpers import FHIR_JSON, issues, link, local, patient, post_json, put_json
 
@@ -174,3 +175,14 @@ def test_invalid_resources_are_422_and_not_stored(client):
 def test_wrong_resource_type_for_url_is_400(client):
     response = post_json(client, "/fhir/Observation", patient())
     assert response.status_code == 400
+
+
+def test_history_at_gives_the_versions_current_at_that_moment(client):
+    pid = create_patient(client).get_json(force=True)["id"]
+    first = client.get(f"/fhir/Patient/{pid}").get_json(force=True)["meta"]["lastUpdated"]
+    time.sleep(0.01)
+    put_json(client, f"/fhir/Patient/{pid}", patient(family="Second", id=pid))
+    then = client.get(f"/fhir/Patient/_history?_at={first.replace('+', '%2B')}").get_json(force=True)
+    assert [e["resource"]["meta"]["versionId"] for e in then["entry"]] == ["1"]
+    now = client.get("/fhir/Patient/_history?_at=2999-01-01T00:00:00Z").get_json(force=True)
+    assert [e["resource"]["meta"]["versionId"] for e in now["entry"]] == ["2"]
