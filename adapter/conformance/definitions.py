@@ -27,7 +27,7 @@ from adapter.conformance.structure import TypeModel
 log = logging.getLogger(__name__)
 
 #: Bump when the pickled layout changes, so old compiled caches are ignored.
-COMPILED_CACHE_VERSION = 4
+COMPILED_CACHE_VERSION = 5
 
 
 @dataclass(frozen=True, slots=True)

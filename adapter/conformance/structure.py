@@ -45,6 +45,9 @@ class ElementDef:
     binding_value_set: str | None = None
     is_modifier: bool = False
     is_summary: bool = False
+    representation: tuple[str, ...] = ()
+    """``ElementDefinition.representation``: ``xmlAttr`` (``Element.id``, ``Extension.url``, a primitive's
+    ``value``) or ``xhtml`` (``xhtml.value``); how the XML format writes the element."""
 
     @property
     def is_array(self) -> bool:
@@ -196,6 +199,7 @@ def _element(raw: dict, path: str, last: str) -> ElementDef:
         children_scope=children_scope, target_profiles=targets,
         binding_strength=binding.get("strength"), binding_value_set=binding.get("valueSet"),
         is_modifier=bool(raw.get("isModifier")), is_summary=bool(raw.get("isSummary")),
+        representation=tuple(raw.get("representation", ())),
     )
 
 
