@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Quick start, command 1: set up, load the example data, and serve the FHIR API at http://127.0.0.1:8080/fhir.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh postgres
+exec .venv/bin/cmp-adapter serve --host "${HOST:-127.0.0.1}" --port "${PORT:-8080}" --load examples/fhir/valid
