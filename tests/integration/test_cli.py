@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from click.testing import CliRunner
 
@@ -53,3 +54,10 @@ def test_packages_install_rejects_a_bad_tarball(settings, tmp_path):
     result = CliRunner().invoke(main, ["packages", "install", str(bad)], env=cli_env(settings))
     assert result.exit_code != 0
     assert "cannot install" in result.output
+
+
+def test_the_shipped_valid_examples_load_without_a_rejection(settings):
+    folder = Path(__file__).resolve().parents[2] / "examples" / "fhir" / "valid"
+    result = CliRunner().invoke(main, ["load", str(folder)], env=cli_env(settings))
+    assert result.exit_code == 0, result.output
+    assert " 0 rejected" in result.output
