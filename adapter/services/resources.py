@@ -142,6 +142,7 @@ def create(services: Services, res_type: str, resource: dict, *, if_none_exist: 
     """
     services.require_type(res_type)
     issues = check_resource(services, res_type, resource)
+    index_rows = services.store.indexer.rows(resource)  # before the transaction: keeps the write lock short
     with _transaction(services, conn) as tx:
         if if_none_exist is not None:
             matches = _search.find_matches(services, tx, res_type, _query_pairs(if_none_exist, "If-None-Exist"))
@@ -150,7 +151,7 @@ def create(services: Services, res_type: str, resource: dict, *, if_none_exist: 
             if matches:
                 existing = services.store.read(tx, res_type, matches[0])
                 return WriteResult(existing, created=False, issues=issues, matched_existing=True)
-        stored = services.store.create(tx, res_type, resource, assigned_id)
+        stored = services.store.create(tx, res_type, resource, assigned_id, index_rows)
     return WriteResult(stored, created=True, issues=issues)
 
 
@@ -170,9 +171,11 @@ def update(services: Services, res_type: str, res_id: str, resource: dict, *, if
     if body_id != res_id:
         raise BadRequest(f"the body's id {body_id!r} is not the URL's id {res_id!r}", expression=f"{res_type}.id")
     issues = check_resource(services, res_type, resource)
+    index_rows = services.store.indexer.rows(resource)  # before the transaction: keeps the write lock short
     try:
         with _transaction(services, conn) as tx:
-            stored, created = services.store.update(tx, res_type, res_id, resource, expected_version=if_match)
+            stored, created = services.store.update(tx, res_type, res_id, resource, expected_version=if_match,
+                                                    index_rows=index_rows)
     except VersionConflict as exc:
         if if_match is not None:
             raise PreconditionFailed(f"If-Match failed: {exc}") from exc
