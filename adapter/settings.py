@@ -34,6 +34,12 @@ def _default_package_cache() -> str:
     return str(Path.home() / ".fhir" / "packages")
 
 
+def _default_ig_dir() -> str:
+    """Our IG package (``profiles/``) when running from a source checkout; empty otherwise."""
+    checkout = Path(__file__).resolve().parent.parent / "profiles"
+    return str(checkout) if (checkout / "package.json").is_file() else ""
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything configurable about one running service.
@@ -52,7 +58,9 @@ class Settings:
     core_packages: tuple[str, ...] = DEFAULT_CORE_PACKAGES
     #: Where the compiled definitions cache goes; empty means ``<data_dir>/cache``.
     compiled_cache_dir: str = ""
-    #: Extra package folders (unpacked, holding ``package/package.json``) loaded after the core.
+    #: Our implementation guide (the ``cmp.fhir.ig`` package folder), loaded right after the core.
+    ig_dir: str = field(default_factory=_default_ig_dir)
+    #: More package folders (unpacked, holding ``package.json``) loaded after ours: US Core, a state's IG...
     extra_packages: tuple[str, ...] = ()
     #: Resource types served; anything else is 404.
     resource_types: tuple[str, ...] = DEFAULT_RESOURCE_TYPES
@@ -79,6 +87,11 @@ class Settings:
     @property
     def effective_compiled_cache_dir(self) -> str:
         return self.compiled_cache_dir or str(Path(self.data_dir) / "cache")
+
+    @property
+    def package_folders(self) -> tuple[str, ...]:
+        """Every package folder to load after the core, ours first."""
+        return ((self.ig_dir,) if self.ig_dir else ()) + self.extra_packages
 
     @classmethod
     def load(cls, overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None

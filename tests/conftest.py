@@ -37,7 +37,7 @@ def base_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 @pytest.fixture(scope="session")
 def definitions(base_settings: Settings) -> Definitions:
     return Definitions.load(base_settings.fhir_packages, base_settings.core_packages,
-                            base_settings.extra_packages, base_settings.effective_compiled_cache_dir)
+                            base_settings.package_folders, base_settings.effective_compiled_cache_dir)
 
 
 @pytest.fixture(scope="session")

@@ -42,7 +42,7 @@ class Services:
         """
         Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
         definitions = definitions or Definitions.load(
-            settings.fhir_packages, settings.core_packages, settings.extra_packages,
+            settings.fhir_packages, settings.core_packages, settings.package_folders,
             settings.effective_compiled_cache_dir)
         engine = ResourceStore.create_engine(settings.effective_database_url, echo=settings.echo_sql)
         store = ResourceStore(engine, Indexer(definitions))

@@ -14,11 +14,15 @@ with ``BEGIN IMMEDIATE``).
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
+import os
+import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Protocol
 
 from sqlalchemy import (
@@ -26,7 +30,6 @@ from sqlalchemy import (
     Engine,
     bindparam,
     create_engine,
-    delete,
     event,
     func,
     insert,
@@ -39,11 +42,14 @@ from sqlalchemy.exc import IntegrityError
 from adapter import fhirjson
 from adapter.store.schema import INDEX_TABLES, metadata, resource_versions, resources
 
+IndexRows = dict[str, list[dict]]
+"""Search index rows by index kind (``string``, ``token``, ...), as :class:`Indexer` extracts them."""
+
 
 class Indexer(Protocol):
     """Extracts search index rows from a resource (``adapter.search.index.Indexer``)."""
 
-    def rows(self, resource: dict) -> dict[str, list[dict]]: ...
+    def rows(self, resource: dict) -> IndexRows: ...
 
 
 class VersionConflict(Exception):
@@ -99,7 +105,9 @@ _SWAP_CURRENT = (update(resources)
                          deleted=bindparam("is_deleted"), content=bindparam("new_content")))
 _ADVISORY_XACT_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
 _INSERT_INDEX = {kind: insert(table) for kind, table in INDEX_TABLES.items()}
-_CLEAR_INDEX = [delete(table).where(table.c.resource_pk == bindparam("pk")) for table in INDEX_TABLES.values()]
+_CURRENT_FOR_WRITE = select(resources.c.pk, resources.c.version, resources.c.deleted).where(
+    resources.c.res_type == bindparam("res_type"), resources.c.res_id == bindparam("res_id"))
+_CURRENT_FOR_UPDATE = _CURRENT_FOR_WRITE.with_for_update()
 
 
 class ResourceStore:
@@ -109,6 +117,10 @@ class ResourceStore:
         self.engine = engine
         self.indexer = indexer
         self.is_postgres = engine.dialect.name == "postgresql"
+        self._writers = _SqliteWriterQueue(engine) if engine.dialect.name == "sqlite" else None
+        marker = "%s" if engine.dialect.paramstyle in ("format", "pyformat") else "?"
+        self._clear_index_sql = [f"DELETE FROM {table.name} WHERE resource_pk = {marker}"
+                                 for table in INDEX_TABLES.values()]
 
     # --- engine and transactions ---------------------------------------------------------------------------
 
@@ -128,7 +140,7 @@ class ResourceStore:
     @contextlib.contextmanager
     def begin(self) -> Iterator[Connection]:
         """A write transaction: committed when the block ends, rolled back if it raises."""
-        with self.engine.connect() as conn:
+        with self._writers or contextlib.nullcontext(), self.engine.connect() as conn:
             conn = conn.execution_options(cmp_write=True)
             with conn.begin():
                 yield conn
@@ -195,8 +207,11 @@ class ResourceStore:
     # --- writes --------------------------------------------------------------------------------------------
 
     def create(self, conn: Connection, res_type: str, resource: dict, res_id: str | None = None,
-               ) -> StoredResource:
+               index_rows: IndexRows | None = None) -> StoredResource:
         """Store a new resource with a server-assigned id (or ``res_id`` for create-on-update).
+
+        ``index_rows`` are the resource's search index rows when the caller extracted them before the
+        transaction (to keep the write lock short); otherwise they are extracted here.
 
         Raises:
             DuplicateResource: the id exists (only possible with an explicit ``res_id``).
@@ -212,11 +227,12 @@ class ResourceStore:
         except IntegrityError as exc:
             raise DuplicateResource(f"{res_type}/{res_id} already exists") from exc
         self._add_version(conn, pk, res_type, res_id, 1, moment, "POST", content)
-        self._write_index(conn, pk, res_type, resource, replace=False)
+        self._write_index(conn, pk, res_type, resource, index_rows, replace=False)
         return StoredResource(res_type, res_id, 1, moment, False, content, "POST")
 
     def update(self, conn: Connection, res_type: str, res_id: str, resource: dict,
-               expected_version: int | None = None) -> tuple[StoredResource, bool]:
+               expected_version: int | None = None, index_rows: IndexRows | None = None,
+               ) -> tuple[StoredResource, bool]:
         """Store a new version (or the first one: update-as-create). Returns (stored, created).
 
         Raises:
@@ -227,7 +243,7 @@ class ResourceStore:
             if expected_version is not None:
                 raise VersionConflict(f"{res_type}/{res_id} does not exist (If-Match: {expected_version})")
             try:
-                return self.create(conn, res_type, resource, res_id), True
+                return self.create(conn, res_type, resource, res_id, index_rows), True
             except DuplicateResource as exc:
                 raise VersionConflict(f"{res_type}/{res_id} was created concurrently") from exc
         pk, version = current.pk, current.version
@@ -237,7 +253,7 @@ class ResourceStore:
         content = _finalize(resource, res_type, res_id, version + 1, moment)
         self._swap_current(conn, pk, version, version + 1, moment, False, content)
         self._add_version(conn, pk, res_type, res_id, version + 1, moment, "PUT", content)
-        self._write_index(conn, pk, res_type, resource)
+        self._write_index(conn, pk, res_type, resource, index_rows)
         return StoredResource(res_type, res_id, version + 1, moment, False, content, "PUT"), False
 
     def delete(self, conn: Connection, res_type: str, res_id: str, expected_version: int | None = None,
@@ -262,11 +278,8 @@ class ResourceStore:
     # --- internals -----------------------------------------------------------------------------------------
 
     def _current_for_write(self, conn: Connection, res_type: str, res_id: str) -> Any:
-        query = select(resources.c.pk, resources.c.version, resources.c.deleted).where(
-            resources.c.res_type == res_type, resources.c.res_id == res_id)
-        if self.is_postgres:
-            query = query.with_for_update()
-        return conn.execute(query).first()
+        statement = _CURRENT_FOR_UPDATE if self.is_postgres else _CURRENT_FOR_WRITE
+        return conn.execute(statement, {"res_type": res_type, "res_id": res_id}).first()
 
     def _swap_current(self, conn: Connection, pk: int, old_version: int, new_version: int, moment: datetime,
                       deleted: bool, content: bytes | None) -> None:
@@ -280,17 +293,20 @@ class ResourceStore:
         conn.execute(_INSERT_VERSION, {"resource_pk": pk, "res_type": res_type, "res_id": res_id, "version": version,
                                        "last_updated": moment, "method": method, "content": content})
 
-    def _write_index(self, conn: Connection, pk: int, res_type: str, resource: dict, *, replace: bool = True) -> None:
+    def _write_index(self, conn: Connection, pk: int, res_type: str, resource: dict, index_rows: IndexRows | None,
+                     *, replace: bool = True) -> None:
         """Insert the resource's search index rows; ``replace`` first removes the previous version's."""
         if replace:
             self._clear_index(conn, pk)
-        for kind, rows in self.indexer.rows(resource).items():
+        for kind, rows in (index_rows if index_rows is not None else self.indexer.rows(resource)).items():
             if rows:
                 conn.execute(_INSERT_INDEX[kind], [{**row, "resource_pk": pk, "res_type": res_type} for row in rows])
 
     def _clear_index(self, conn: Connection, pk: int) -> None:
-        for statement in _CLEAR_INDEX:
-            conn.execute(statement, {"pk": pk})
+        """Remove a resource's index rows from every index table, with plain driver statements: seven of
+        them per update, inside the write lock, where SQLAlchemy's per-statement overhead would dominate."""
+        for statement in self._clear_index_sql:
+            conn.exec_driver_sql(statement, (pk,))
 
 
 def _finalize(resource: dict, res_type: str, res_id: str, version: int, moment: datetime) -> bytes:
@@ -315,6 +331,35 @@ def _stored(row: Any) -> StoredResource:
 def _version(row: Any) -> StoredResource:
     return StoredResource(row.res_type, row.res_id, row.version, row.last_updated, row.method == "DELETE",
                           row.content, row.method)
+
+
+class _SqliteWriterQueue:
+    """Let one writer at a time into an SQLite database, across threads and gunicorn processes.
+
+    SQLite admits one writer; a second one that finds the lock taken sleeps in SQLite's busy handler for
+    1, 2, 5, 10... ms, however soon the lock is released, which caps write throughput and stretches tail
+    latency. Waiting on a kernel ``flock`` (and a thread lock) instead wakes a writer the moment the
+    previous one commits. Readers never wait (WAL).
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        database = engine.url.database or ""
+        in_memory = database in ("", ":memory:") or database.startswith("file::memory:")
+        self._path = None if in_memory else Path(database).with_name(Path(database).name + ".write-lock")
+        self._thread_lock = threading.Lock()
+        self._fd: int | None = None
+
+    def __enter__(self) -> None:
+        self._thread_lock.acquire()
+        if self._path is not None:
+            if self._fd is None:
+                self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._thread_lock.release()
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -25,6 +25,13 @@ def test_settings_layers_env_then_overrides():
     assert settings.resource_types == ("Patient", "Encounter")
 
 
+def test_our_ig_loads_first_then_extra_packages(tmp_path):
+    settings = Settings.load({"ig_dir": "/ig", "extra_packages": ("/us-core",)}, environ={})
+    assert settings.package_folders == ("/ig", "/us-core")
+    assert Settings.load({"ig_dir": ""}, environ={}).package_folders == ()
+    assert Settings.load(environ={}).ig_dir.endswith("profiles")  # this checkout's IG by default
+
+
 def test_settings_default_database_is_sqlite_in_the_data_dir(tmp_path):
     settings = Settings.load({"data_dir": str(tmp_path)}, environ={})
     assert settings.effective_database_url == f"sqlite:///{tmp_path / 'cmp-adapter.sqlite'}"
