@@ -65,9 +65,7 @@ Description: "The one plan of care an MLTC plan (MLTCP, or MAP where it is the s
 * category[sharedPlan] ^short = "SCP-1: the member's one shared plan of care"
 * category[mltcProgram] from MltcProgramVS (required)
 * category[mltcProgram] ^short = "SCP-1: the MLTC program, MLTCP or MAP"
-* category[mltcProgram].coding 1..1
-* category[mltcProgram].coding.system 1..1
-* category[mltcProgram].coding.system = "https://cmp-adapter.org/fhir/CodeSystem/cmp-program"
+* category[mltcProgram] ^patternCodeableConcept.coding.system = "https://cmp-adapter.org/fhir/CodeSystem/cmp-program"
 * subject only Reference(CmpMember)
 * period 1..1
 * period.start 1..1
@@ -137,7 +135,7 @@ Description: "The care team of a shared plan of care: care managers of the MLTC 
 
 Invariant: scp-2
 Description: "SCP-2: the lead care manager acts for one of the two parties: their onBehalfOf is one of the team's managing organizations."
-Expression: "participant.where(role.coding.exists(system = 'https://cmp-adapter.org/fhir/CodeSystem/cmp-care-team-role' and code = 'lead-care-manager')).all(%resource.managingOrganization.reference contains onBehalfOf.reference)"
+Expression: "participant.where(role.coding.exists(system = 'https://cmp-adapter.org/fhir/CodeSystem/cmp-care-team-role' and code = 'lead-care-manager')).where(onBehalfOf.exists()).all(%resource.managingOrganization.reference contains onBehalfOf.reference)"
 Severity: #error
 
 Mapping: SharedCareTeamToUSCore
