@@ -103,7 +103,7 @@ Profile: SharedCareTeam
 Parent: CareTeam
 Id: shared-care-team
 Title: "MLTC / Health Home Shared Care Team"
-Description: "The care team of a shared plan of care: care managers of the MLTC plan and of the Health Home, managed by both organizations. Exactly one participant is the lead care manager (SCP-2: slice leadCareManager 1..1, role lead-care-manager), acting for the MLTC plan or the Health Home (onBehalfOf 1..1, one of the team's managing organizations: invariant scp-2), with the documented basis of the joint choice (extension lead-care-manager-basis 1..1: the member's primary need). Aligns with US Core 6.1.0 CareTeam (us-core-careteam): subject, participant, participant.role and participant.member are mandatory there and here."
+Description: "The care team of a shared plan of care: care managers of the MLTC plan and of the Health Home, managed by both organizations (managingOrganization 2..*, the two parties of the one shared plan: SCP-1). Exactly one participant is the lead care manager (SCP-2: slice leadCareManager 1..1, role lead-care-manager), acting for the MLTC plan or the Health Home (onBehalfOf 1..1, one of the team's managing organizations: invariant scp-2), with the documented basis of the joint choice (extension lead-care-manager-basis 1..1: the member's primary need). Aligns with US Core 6.1.0 CareTeam (us-core-careteam): subject, participant, participant.role and participant.member are mandatory there and here."
 * insert GuideMetadata
 * ^purpose = "Name the one lead care manager of a shared plan, whom they act for, and why they were chosen (SCP-2)."
 * obeys scp-2
