@@ -46,6 +46,23 @@ def _allowed_types(profiles: tuple[str, ...], context: CheckContext) -> frozense
     return frozenset(allowed)
 
 
+def reference_type(reference: str, types: TypeModel) -> str | None:
+    """The resource type a literal reference names (``Patient/1``, ``http://x/Patient/1/_history/2``,
+    ``Patient?identifier=x``), or None when it names none we know (``#a``, ``urn:uuid:...``)."""
+    if reference.startswith(("#", "urn:")):
+        return None
+    head, query, _ = reference.partition("?")
+    if query:
+        return head if types.is_resource_type(head) else None
+    parts = head.rstrip("/").split("/")
+    if len(parts) >= 4 and parts[-2] == "_history":
+        parts = parts[:-2]
+    if len(parts) < 2:
+        return None
+    candidate = parts[-2]
+    return candidate if types.is_resource_type(candidate) else None
+
+
 class _ReferenceTargets:
     """Compares the type a reference names with the element's allowed target types."""
 
@@ -68,18 +85,7 @@ class _ReferenceTargets:
 
     def target_type(self, reference: str) -> str | None:
         """The resource type a literal reference names, or None when it names none we know."""
-        if reference.startswith(("#", "urn:")):
-            return None
-        head, query, _ = reference.partition("?")
-        if query:
-            return head if self._types.is_resource_type(head) else None
-        parts = head.rstrip("/").split("/")
-        if len(parts) >= 4 and parts[-2] == "_history":
-            parts = parts[:-2]
-        if len(parts) < 2:
-            return None
-        candidate = parts[-2]
-        return candidate if self._types.is_resource_type(candidate) else None
+        return reference_type(reference, self._types)
 
     def _issue(self, expression: str, what: str) -> Issue:
         allowed = ", ".join(sorted(self._allowed))

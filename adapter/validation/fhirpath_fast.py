@@ -1,0 +1,609 @@
+"""A fast evaluator for the common subset of FHIRPath that invariants use, with fhirpathpy behind it.
+
+Most constraints are small: ``extension.exists() != value.exists()`` (ext-1, on every extension),
+``contained.contained.empty()`` (dom-2, on every resource), ``code.empty() or system.exists()``. fhirpathpy
+evaluates them in 0.05-0.3 ms, which is most of the cost of a profile validation; evaluated here on the
+plain JSON they take a few microseconds.
+
+The parsed expression (fhirpathpy's AST, parsed once) is compiled into Python closures over lists of
+:class:`Node`. Navigation uses the type model to spell choice elements (``value`` is ``valueQuantity``)
+and to pair primitives with their ``_x`` objects. Supported: navigation, ``$this``, ``%resource``,
+``%rootResource``, ``%context``, ``%ucum``, string/number/boolean literals, parentheses,
+``and``/``or``/``xor``/``implies`` (short-circuit where the result cannot change, singleton evaluation as
+in :mod:`~adapter.validation.fhirpath_functions`), ``=``/``!=`` on single strings, numbers and booleans,
+``<``/``<=``/``>``/``>=`` on numbers and on dates or date-times of the same precision, ``+`` on numbers,
+``is``/``ofType``/``as`` with FHIR types, ``where``/``select``/``exists(criteria)``/``all``,
+``exists()``, ``empty()``, ``not()``, ``count()``, ``hasValue()``, ``first()``, ``length()``,
+``toString()`` of a string, ``startsWith()``, ``matches()``, ``extension(url)``, ``trace()`` and
+``htmlChecks()``.
+
+Anything else raises :class:`Fallback` when it is reached (not when compiled), and the caller evaluates
+the whole expression with fhirpathpy instead: ``reference.startsWith('#').not() or (...)`` (ref-1) is
+answered here for every reference that is not local, by fhirpathpy for the others.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from adapter.conformance.structure import TypeModel
+from adapter.validation.fhirpath_functions import html_checks
+
+
+class Fallback(Exception):
+    """This expression (on this data) needs the full FHIRPath engine."""
+
+
+class Node:
+    """One item of a collection: a JSON value and the type path its children are looked up in."""
+
+    __slots__ = ("scope", "value")
+
+    def __init__(self, value: Any, scope: str | None) -> None:
+        self.value = value
+        self.scope = scope
+
+
+class Env:
+    """The variables of one evaluation."""
+
+    __slots__ = ("context", "resource", "root")
+
+    def __init__(self, context: list[Node], resource: dict, root: dict) -> None:
+        self.context = context
+        self.resource = resource
+        self.root = root
+
+
+#: A compiled expression: the focus collection and the environment in, a collection out.
+Compiled = Callable[[list[Node], Env], list[Node]]
+
+#: Primitive types compared with ``=`` here; dates and times compare by FHIRPath rules (fhirpathpy).
+_PLAIN_TYPES = frozenset({"string", "code", "id", "uri", "url", "canonical", "oid", "uuid", "markdown",
+                          "boolean", "integer", "decimal", "positiveInt", "unsignedInt", "base64Binary"})
+#: The FHIRPath system type of each FHIR primitive (fhirpath.html#types): ``answer is Boolean`` holds for
+#: a FHIR ``boolean``, ``$this is DateTime`` for a ``dateTime``, as the constraints that use them intend.
+_SYSTEM_TYPES = {
+    "boolean": "Boolean", "integer": "Integer", "unsignedInt": "Integer", "positiveInt": "Integer",
+    "decimal": "Decimal", "date": "Date", "dateTime": "DateTime", "instant": "DateTime", "time": "Time",
+    **dict.fromkeys(("string", "uri", "url", "canonical", "code", "oid", "id", "uuid", "markdown",
+                     "base64Binary", "xhtml"), "String"),
+}
+
+#: Types whose values compare as dates and times (by :func:`_moment`).
+_TEMPORAL_TYPES = frozenset({"date", "dateTime", "instant"})
+_NUMBER = (int, Decimal)
+_FULL_DATE_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)")
+_PLAIN_DATE = re.compile(r"\d{4}(-\d\d(-\d\d)?)?")
+
+
+class FastCompiler:
+    """Compiles parsed expressions into closures; knows the type model for navigation."""
+
+    def __init__(self, types: TypeModel) -> None:
+        self._types = types
+        self._elements: dict[str, dict[str, dict[str, str]]] = {}
+
+    def compile(self, parsed: dict) -> Compiled:
+        return self._expression(parsed["children"][0])
+
+    # --- navigation -----------------------------------------------------------------------------------------
+
+    def navigate(self, nodes: list[Node], name: str) -> list[Node]:
+        found: list[Node] = []
+        for node in nodes:
+            value = node.value
+            if type(value) is not dict or node.scope is None:
+                raise Fallback  # a primitive's own children (its ``_x``) or a value of unknown type
+            spellings = self._spellings(node.scope, name)
+            if len(spellings) == 1:
+                key, child_scope = next(iter(spellings.items()))
+                self._collect(value, key, child_scope, found)
+                continue
+            for key in value:  # a choice: the object's few keys, not the type's many spellings
+                child_scope = spellings.get(key[1:] if key[:1] == "_" else key)
+                if child_scope is not None:
+                    self._collect(value, key.lstrip("_"), child_scope, found)
+                    break
+        return found
+
+    def _spellings(self, scope: str, name: str) -> dict[str, str]:
+        """The JSON keys of element ``name`` in ``scope`` and the type path of each (one unless a choice).
+
+        Raises:
+            Fallback: the scope has no such element.
+        """
+        table = self._elements.get(scope)
+        if table is None:
+            table = self._elements[scope] = {}
+        spellings = table.get(name)
+        if spellings is None:
+            element = next((e for e in self._types.children.get(scope, ()) if e.name == name), None)
+            if element is None:
+                raise Fallback
+            if element.choice:
+                spellings = {name + t[0].upper() + t[1:]: element.children_scope or t for t in element.types}
+            else:
+                spellings = {name: element.children_scope or (element.types[0] if element.types else "")}
+            table[name] = spellings
+        return spellings
+
+    def _collect(self, obj: dict, key: str, scope: str, found: list[Node]) -> None:
+        value = obj.get(key)
+        companion = obj.get("_" + key)
+        if type(value) is list or type(companion) is list:
+            values = value if type(value) is list else []
+            companions = companion if type(companion) is list else []
+            for index in range(max(len(values), len(companions))):
+                item = values[index] if index < len(values) else None
+                if item is None and index < len(companions):
+                    item = companions[index]
+                if item is not None:
+                    found.append(Node(item, _scope_of(item, scope)))
+        elif value is not None:
+            found.append(Node(value, _scope_of(value, scope)))
+        elif companion is not None:
+            found.append(Node(companion, scope))
+
+    # --- compiling ----------------------------------------------------------------------------------------------
+
+    def _expression(self, node: dict) -> Compiled:
+        kind = node.get("type")
+        handler = _HANDLERS.get(kind or "")
+        if handler is None:
+            return _unsupported
+        return handler(self, node)
+
+    def _term(self, node: dict) -> Compiled:
+        return self._expression(node["children"][0])
+
+    def _invocation_term(self, node: dict) -> Compiled:
+        return self._invocation(node["children"][0], None)
+
+    def _invocation_expression(self, node: dict) -> Compiled:
+        source = self._expression(node["children"][0])
+        return self._invocation(node["children"][1], source)
+
+    def _invocation(self, node: dict, source: Compiled | None) -> Compiled:
+        kind = node.get("type")
+        if kind == "MemberInvocation":
+            name = node["children"][0]["text"].strip("`")
+            if source is None:
+                return lambda focus, env: self.navigate(focus, name)
+            return lambda focus, env: self.navigate(source(focus, env), name)
+        if kind == "ThisInvocation" and source is None:
+            return lambda focus, env: focus
+        if kind == "FunctionInvocation":
+            return self._function(node["children"][0], source)
+        return _unsupported
+
+    def _function(self, node: dict, source: Compiled | None) -> Compiled:
+        name = node["children"][0]["text"]
+        params = node["children"][1]["children"] if len(node["children"]) > 1 else []
+        inner = source or (lambda focus, env: focus)
+        simple = _SIMPLE_FUNCTIONS.get(name)
+        if simple is not None and not params:
+            return lambda focus, env: simple(inner(focus, env))
+        if name in _LAMBDA_FUNCTIONS and len(params) == 1:
+            criteria = self._expression(params[0])
+            apply = _LAMBDA_FUNCTIONS[name]
+            return lambda focus, env: apply(inner(focus, env), criteria, env)
+        if name in ("ofType", "as") and len(params) == 1:
+            type_name = _type_name(params[0])
+            return lambda focus, env: [n for n in inner(focus, env) if self.is_type(n, type_name)]
+        if name == "trace":
+            return inner
+        literal = _string_literal(params[0]) if len(params) == 1 else None
+        if literal is not None and name == "startsWith":
+            return lambda focus, env: _starts_with(inner(focus, env), literal)
+        if literal is not None and name == "extension":
+            return lambda focus, env: _extensions(inner(focus, env), literal)
+        if literal is not None and name == "matches":
+            pattern = re.compile(literal, re.DOTALL)
+            return lambda focus, env: _matches(inner(focus, env), pattern)
+        return _unsupported
+
+    def _literal(self, node: dict) -> Compiled:
+        literal = node["children"][0]
+        kind, text = literal.get("type"), literal.get("text", "")
+        if kind == "StringLiteral":
+            value = _string_literal_text(text)
+            if value is None:
+                return _unsupported
+            nodes = [Node(value, "string")]
+        elif kind == "BooleanLiteral":
+            nodes = [Node(text == "true", "boolean")]
+        elif kind == "NumberLiteral":
+            nodes = [Node(Decimal(text) if "." in text else int(text), "decimal" if "." in text else "integer")]
+        else:
+            return _unsupported
+        return lambda focus, env: nodes
+
+    def _external(self, node: dict) -> Compiled:
+        name = node["children"][0]["children"][0]["text"].strip("`")
+        if name == "resource":
+            return lambda focus, env: [Node(env.resource, env.resource.get("resourceType"))]
+        if name == "rootResource":
+            return lambda focus, env: [Node(env.root, env.root.get("resourceType"))]
+        if name == "context":
+            return lambda focus, env: env.context
+        if name == "ucum":
+            ucum = [Node("http://unitsofmeasure.org", "string")]
+            return lambda focus, env: ucum
+        return _unsupported
+
+    def _parenthesized(self, node: dict) -> Compiled:
+        return self._expression(node["children"][0])
+
+    def _boolean(self, node: dict) -> Compiled:
+        operator = node["terminalNodeText"][0]
+        left = self._expression(node["children"][0])
+        right = self._expression(node["children"][1])
+        return _BOOLEAN_OPERATORS[operator](left, right)
+
+    def _equality(self, node: dict) -> Compiled:
+        operator = node["terminalNodeText"][0]
+        if operator not in ("=", "!="):
+            return _unsupported
+        left = self._expression(node["children"][0])
+        right = self._expression(node["children"][1])
+        negate = operator == "!="
+
+        def equality(focus: list[Node], env: Env) -> list[Node]:
+            a, b = left(focus, env), right(focus, env)
+            if not a or not b:
+                return []
+            result = _equal(a, b)
+            return [Node(result != negate, "boolean")]
+
+        return equality
+
+
+    def _type_expression(self, node: dict) -> Compiled:
+        operator = node["terminalNodeText"][0]
+        source = self._expression(node["children"][0])
+        type_name = _type_name(node["children"][1])
+        if operator == "is":
+            def is_type(focus: list[Node], env: Env) -> list[Node]:
+                nodes = source(focus, env)
+                if not nodes:
+                    return []
+                if len(nodes) > 1:
+                    raise Fallback
+                return [Node(self.is_type(nodes[0], type_name), "boolean")]
+            return is_type
+        return lambda focus, env: [n for n in source(focus, env) if self.is_type(n, type_name)]
+
+    def is_type(self, node: Node, type_name: str) -> bool:
+        """Whether a node is of a FHIR type or one derived from it (``Age`` is a ``Quantity``).
+
+        Raises:
+            Fallback: a FHIRPath system type (``DateTime``), or a node whose type is not a named type.
+        """
+        if type_name.startswith("System.") or (type_name not in self._types.types
+                                                and type_name in _SYSTEM_TYPES.values()):
+            system = _SYSTEM_TYPES.get(node.scope or "")
+            if system is None:
+                raise Fallback
+            return system == type_name.removeprefix("System.")
+        name = type_name.removeprefix("FHIR.")
+        if name not in self._types.types or node.scope not in self._types.types:
+            raise Fallback
+        current = self._types.types.get(node.scope)
+        while current is not None:
+            if current.name == name:
+                return True
+            current = self._types.types.get(current.base) if current.base else None
+        return False
+
+    def _inequality(self, node: dict) -> Compiled:
+        operator = node["terminalNodeText"][0]
+        left = self._expression(node["children"][0])
+        right = self._expression(node["children"][1])
+        test = _COMPARISONS[operator]
+
+        def compare(focus: list[Node], env: Env) -> list[Node]:
+            a, b = left(focus, env), right(focus, env)
+            if not a or not b:
+                return []
+            order = _order(a, b)
+            return [] if order is None else [Node(test(order), "boolean")]
+
+        return compare
+
+    def _additive(self, node: dict) -> Compiled:
+        if node["terminalNodeText"][0] != "+":
+            return _unsupported
+        left = self._expression(node["children"][0])
+        right = self._expression(node["children"][1])
+
+        def add(focus: list[Node], env: Env) -> list[Node]:
+            a, b = left(focus, env), right(focus, env)
+            if not a or not b:
+                return []
+            if len(a) > 1 or len(b) > 1 or not _is_number(a[0].value) or not _is_number(b[0].value):
+                raise Fallback
+            total = a[0].value + b[0].value
+            return [Node(total, "decimal" if type(total) is Decimal else "integer")]
+
+        return add
+
+
+def _scope_of(value: Any, scope: str) -> str:
+    """A resource's children are looked up by its own type (``contained`` items are any resource)."""
+    if type(value) is dict:
+        resource_type = value.get("resourceType")
+        if type(resource_type) is str:
+            return resource_type
+    return scope
+
+
+def _unsupported(focus: list[Node], env: Env) -> list[Node]:
+    raise Fallback
+
+
+def _truth(nodes: list[Node]) -> bool | None:
+    """As :func:`adapter.validation.fhirpath_functions._truth` (singleton evaluation)."""
+    if not nodes:
+        return None
+    if len(nodes) > 1:
+        if all(type(n.value) is bool for n in nodes):
+            raise Fallback
+        return True
+    value = nodes[0].value
+    return value if type(value) is bool else True
+
+
+def _result(value: bool | None) -> list[Node]:
+    return [] if value is None else [Node(value, "boolean")]
+
+
+def _or(left: Compiled, right: Compiled) -> Compiled:
+    def evaluate(focus: list[Node], env: Env) -> list[Node]:
+        a = _truth(left(focus, env))
+        if a is True:
+            return _result(True)
+        b = _truth(right(focus, env))
+        if b is True:
+            return _result(True)
+        return _result(False if a is False and b is False else None)
+    return evaluate
+
+
+def _and(left: Compiled, right: Compiled) -> Compiled:
+    def evaluate(focus: list[Node], env: Env) -> list[Node]:
+        a = _truth(left(focus, env))
+        if a is False:
+            return _result(False)
+        b = _truth(right(focus, env))
+        if b is False:
+            return _result(False)
+        return _result(True if a is True and b is True else None)
+    return evaluate
+
+
+def _xor(left: Compiled, right: Compiled) -> Compiled:
+    def evaluate(focus: list[Node], env: Env) -> list[Node]:
+        a, b = _truth(left(focus, env)), _truth(right(focus, env))
+        return _result(None if a is None or b is None else a != b)
+    return evaluate
+
+
+def _implies(left: Compiled, right: Compiled) -> Compiled:
+    def evaluate(focus: list[Node], env: Env) -> list[Node]:
+        a = _truth(left(focus, env))
+        if a is False:
+            return _result(True)
+        b = _truth(right(focus, env))
+        if b is True:
+            return _result(True)
+        return _result(False if a is True and b is False else None)
+    return evaluate
+
+
+_BOOLEAN_OPERATORS: dict[str, Callable[[Compiled, Compiled], Compiled]] = {
+    "and": _and, "or": _or, "xor": _xor, "implies": _implies,
+}
+
+
+def _equal(a: list[Node], b: list[Node]) -> bool:
+    if len(a) != 1 or len(b) != 1:
+        raise Fallback
+    x, y = a[0], b[0]
+    if x.scope not in _PLAIN_TYPES or y.scope not in _PLAIN_TYPES:
+        raise Fallback
+    left, right = x.value, y.value
+    if type(left) is bool or type(right) is bool:
+        return type(left) is type(right) and left == right
+    if isinstance(left, (int, Decimal)) and isinstance(right, (int, Decimal)):
+        return Decimal(left) == Decimal(right)
+    if type(left) is str and type(right) is str:
+        return left == right
+    raise Fallback
+
+
+def _exists(nodes: list[Node]) -> list[Node]:
+    return [Node(bool(nodes), "boolean")]
+
+
+def _empty(nodes: list[Node]) -> list[Node]:
+    return [Node(not nodes, "boolean")]
+
+
+def _not(nodes: list[Node]) -> list[Node]:
+    if not nodes:
+        return []
+    if len(nodes) > 1 or type(nodes[0].value) is not bool:
+        raise Fallback
+    return [Node(not nodes[0].value, "boolean")]
+
+
+def _count(nodes: list[Node]) -> list[Node]:
+    return [Node(len(nodes), "integer")]
+
+
+def _first(nodes: list[Node]) -> list[Node]:
+    return nodes[:1]
+
+
+def _has_value(nodes: list[Node]) -> list[Node]:
+    return [Node(len(nodes) == 1 and type(nodes[0].value) not in (dict, list), "boolean")]
+
+
+_SIMPLE_FUNCTIONS: dict[str, Callable[[list[Node]], list[Node]]] = {
+    "exists": _exists, "empty": _empty, "not": _not, "count": _count, "first": _first, "hasValue": _has_value,
+}
+
+
+def _starts_with(nodes: list[Node], prefix: str) -> list[Node]:
+    if not nodes:
+        return []
+    if len(nodes) > 1 or type(nodes[0].value) is not str:
+        raise Fallback
+    return [Node(nodes[0].value.startswith(prefix), "boolean")]
+
+
+def _extensions(nodes: list[Node], url: str) -> list[Node]:
+    found: list[Node] = []
+    for node in nodes:
+        if type(node.value) is dict:
+            for extension in node.value.get("extension") or ():
+                if type(extension) is dict and extension.get("url") == url:
+                    found.append(Node(extension, "Extension"))
+    return found
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, _NUMBER) and type(value) is not bool
+
+
+def _order(a: list[Node], b: list[Node]) -> int | None:
+    """-1/0/1 comparing two singletons: numbers, or dates and times of the same precision.
+
+    Raises:
+        Fallback: anything else (partial date-times, mixed precisions, strings).
+    """
+    if len(a) > 1 or len(b) > 1:
+        raise Fallback
+    x, y = a[0].value, b[0].value
+    if _is_number(x) and _is_number(y):
+        return (x > y) - (x < y)
+    if a[0].scope in _TEMPORAL_TYPES and b[0].scope in _TEMPORAL_TYPES and type(x) is str and type(y) is str:
+        left, right = _moment(x), _moment(y)
+        if type(left) is type(right):
+            return (left > right) - (left < right)
+    raise Fallback
+
+
+def _moment(text: str) -> datetime | str:
+    """A full date-time with a time zone as an aware datetime; a date (``YYYY[-MM[-DD]]``) as its text,
+    tagged by length so that only dates of the same precision compare.
+
+    Raises:
+        Fallback: a date-time without seconds or time zone (FHIRPath compares those by precision).
+    """
+    if _FULL_DATE_TIME.fullmatch(text):
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if _PLAIN_DATE.fullmatch(text):
+        return f"{len(text)}:{text}"
+    raise Fallback
+
+
+_COMPARISONS: dict[str, Callable[[int], bool]] = {
+    "<": lambda order: order < 0, "<=": lambda order: order <= 0,
+    ">": lambda order: order > 0, ">=": lambda order: order >= 0,
+}
+
+
+def _where(nodes: list[Node], criteria: Compiled, env: Env) -> list[Node]:
+    return [node for node in nodes if _truth(criteria([node], env)) is True]
+
+
+def _select(nodes: list[Node], criteria: Compiled, env: Env) -> list[Node]:
+    return [found for node in nodes for found in criteria([node], env)]
+
+
+def _exists_where(nodes: list[Node], criteria: Compiled, env: Env) -> list[Node]:
+    return [Node(any(_truth(criteria([node], env)) is True for node in nodes), "boolean")]
+
+
+def _all(nodes: list[Node], criteria: Compiled, env: Env) -> list[Node]:
+    return [Node(all(_truth(criteria([node], env)) is True for node in nodes), "boolean")]
+
+
+#: Functions whose parameter is evaluated on each input item (``$this``).
+_LAMBDA_FUNCTIONS: dict[str, Callable[[list[Node], Compiled, Env], list[Node]]] = {
+    "where": _where, "select": _select, "exists": _exists_where, "all": _all,
+}
+
+
+def _matches(nodes: list[Node], pattern: re.Pattern[str]) -> list[Node]:
+    if not nodes:
+        return []
+    if len(nodes) > 1 or type(nodes[0].value) is not str:
+        raise Fallback
+    return [Node(pattern.search(nodes[0].value) is not None, "boolean")]
+
+
+def _length(nodes: list[Node]) -> list[Node]:
+    if not nodes:
+        return []
+    if len(nodes) > 1 or type(nodes[0].value) is not str:
+        raise Fallback
+    return [Node(len(nodes[0].value), "integer")]
+
+
+def _to_string(nodes: list[Node]) -> list[Node]:
+    if not nodes:
+        return []
+    if len(nodes) > 1 or type(nodes[0].value) is not str:
+        raise Fallback
+    return [Node(nodes[0].value, "string")]
+
+
+def _html_checks(nodes: list[Node]) -> list[Node]:
+    return [Node(html_checks([n.value for n in nodes]), "boolean")]
+
+
+def _type_name(node: dict) -> str:
+    """The text of a type specifier (``Quantity``, ``FHIR.Quantity``) or a parameter naming a type."""
+    return node.get("text") or "".join(c.get("text", "") for c in node.get("children", []))
+
+
+def _string_literal(node: dict) -> str | None:
+    """The value of a parameter that is a plain string literal, or None."""
+    while node.get("type") in ("TermExpression", "LiteralTerm") and node.get("children"):
+        node = node["children"][0]
+    if node.get("type") != "StringLiteral":
+        return None
+    return _string_literal_text(node.get("text", ""))
+
+
+def _string_literal_text(text: str) -> str | None:
+    """``'abc'`` -> ``abc``; None when it has escapes (fhirpathpy reads those)."""
+    if len(text) < 2 or "\\" in text:
+        return None
+    return text[1:-1]
+
+
+_SIMPLE_FUNCTIONS.update({"length": _length, "toString": _to_string, "htmlChecks": _html_checks})
+
+_HANDLERS: dict[str, Callable[[FastCompiler, dict], Compiled]] = {
+    "TermExpression": FastCompiler._term,
+    "InvocationTerm": FastCompiler._invocation_term,
+    "InvocationExpression": FastCompiler._invocation_expression,
+    "LiteralTerm": FastCompiler._literal,
+    "ExternalConstantTerm": FastCompiler._external,
+    "ParenthesizedTerm": FastCompiler._parenthesized,
+    "AndExpression": FastCompiler._boolean,
+    "OrExpression": FastCompiler._boolean,
+    "ImpliesExpression": FastCompiler._boolean,
+    "EqualityExpression": FastCompiler._equality,
+    "InequalityExpression": FastCompiler._inequality,
+    "AdditiveExpression": FastCompiler._additive,
+    "TypeExpression": FastCompiler._type_expression,
+}
