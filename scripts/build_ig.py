@@ -356,6 +356,28 @@ def render_profile(sd: dict) -> list[str]:
     return [*lines, ""]
 
 
+def render_rule_index(profiles: list[dict], measures: list[dict]) -> list[str]:
+    """Rule id -> the constraints that carry it (invariant keys, element ids) and the measures of it."""
+    carried: dict[str, list[str]] = {}
+    for sd in profiles:
+        for element in sd["differential"]["element"]:
+            for constraint in element.get("constraint", []):
+                for rule in rule_ids([constraint.get("human", "")]):
+                    carried.setdefault(rule, []).append(f"{sd['id']}: `{constraint['key']}`")
+            for rule in rule_ids([element.get("short", ""), element.get("definition", "")]):
+                carried.setdefault(rule, []).append(f"{sd['id']}: {element['id']}")
+    for measure in measures:
+        for rule in rule_ids([measure.get("description", "")]):
+            carried.setdefault(rule, []).append(f"Measure {measure['id']}")
+    lines = ["## Program rules and the constraints that carry them", "",
+             "Invariants are in `code`; the other entries are element constraints whose description cites the "
+             "rule. Measures report rules that span resources or time.", "",
+             "| rule | carried by |", "|---|---|"]
+    for rule in rule_ids(carried):
+        lines.append(f"| {rule} | {'; '.join(dict.fromkeys(carried[rule]))} |")
+    return [*lines, ""]
+
+
 def render_docs(resources: dict[str, dict]) -> str:
     """``docs/profiles.md``: every profile with purpose, rule ids, US Core alignment and element table."""
     by_type: dict[str, list[dict]] = {}
@@ -381,6 +403,7 @@ def render_docs(resources: dict[str, dict]) -> str:
         lines.append(f"| [{sd['id']}](#{sd['id']}-{_anchor(sd['title'])}) | {sd['type']} | {sd['title']} | "
                      f"{', '.join(profile_rule_ids(sd))} | {_tail(alignment['uri']) if alignment else '-'} |")
     lines.append("")
+    lines += render_rule_index(profiles, by_type.get("Measure", []))
     for sd in profiles:
         lines += render_profile(sd)
     lines += ["# Extensions", "", "| extension | context | value | description |", "|---|---|---|---|"]

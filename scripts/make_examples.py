@@ -1195,7 +1195,10 @@ def breaches() -> list[Breach]:
                put(("activity", "0"), {"progress": [{"text": "Discussed at the monthly liaison meeting."}]})),
         # shared-care-team
         Breach("CareTeam/sct-m-101", "shared-care-team", "CareTeam.participant:leadCareManager", "no lead",
-               put(("participant", "0", "role", "0"), OTHER_ROLE)),
+               apply(put(("participant", "0", "role", "0"), OTHER_ROLE), drop("participant", "0", "extension"))),
+        Breach("CareTeam/sct-m-101", "shared-care-team", "scp-2-basis", "a lead-choice basis on a care manager who "
+               "does not lead", lambda r: r["participant"][1].update(
+                   extension=copy.deepcopy(r["participant"][0]["extension"]))),
         Breach("CareTeam/sct-m-101", "shared-care-team", "CareTeam.participant:leadCareManager", "two leads",
                lambda r: r["participant"][1].update(role=[copy.deepcopy(LEAD_ROLE)],
                                                     extension=copy.deepcopy(r["participant"][0]["extension"]))),

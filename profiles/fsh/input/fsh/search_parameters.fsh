@@ -41,13 +41,13 @@ Usage: #definition
 * insert SearchParameterMetadata
 * url = "https://cmp-adapter.org/fhir/SearchParameter/careteam-lead"
 * name = "CareTeamLead"
-* description = "Care teams by their lead care manager (SCP-2): the member of the participant whose role is lead-care-manager."
+* description = "Care teams by their lead care manager (SCP-2): the member of the participant that carries the basis of the lead choice (extension lead-care-manager-basis), which in a shared-care-team only the lead-care-manager participant does (invariant scp-2-basis). The expression has the where(hasExtension()) shape of R4's own search parameters, so a server can index it without a general FHIRPath engine."
 * code = #lead
 * base = #CareTeam
 * type = #reference
 * target[0] = #PractitionerRole
 * target[1] = #Practitioner
-* expression = "CareTeam.participant.where(role.coding.exists(system = 'https://cmp-adapter.org/fhir/CodeSystem/cmp-care-team-role' and code = 'lead-care-manager')).member"
+* expression = "CareTeam.participant.where(hasExtension('https://cmp-adapter.org/fhir/StructureDefinition/lead-care-manager-basis')).member"
 * xpathUsage = #normal
 
 
@@ -57,12 +57,12 @@ Usage: #definition
 * insert SearchParameterMetadata
 * url = "https://cmp-adapter.org/fhir/SearchParameter/careteam-lead-organization"
 * name = "CareTeamLeadOrganization"
-* description = "Care teams whose lead care manager acts for a given organization, the MLTC plan or the Health Home (SCP-2)."
+* description = "Care teams whose lead care manager acts for a given organization, the MLTC plan or the Health Home (SCP-2); the lead is found as for careteam-lead."
 * code = #lead-organization
 * base = #CareTeam
 * type = #reference
 * target = #Organization
-* expression = "CareTeam.participant.where(role.coding.exists(system = 'https://cmp-adapter.org/fhir/CodeSystem/cmp-care-team-role' and code = 'lead-care-manager')).onBehalfOf"
+* expression = "CareTeam.participant.where(hasExtension('https://cmp-adapter.org/fhir/StructureDefinition/lead-care-manager-basis')).onBehalfOf"
 * xpathUsage = #normal
 
 

@@ -15,7 +15,7 @@ Description: "The party responsible for a care plan, following MCC eCare Plan's 
 Extension: LeadCareManagerBasis
 Id: lead-care-manager-basis
 Title: "Lead Care Manager Basis"
-Description: "Why this care manager leads: the member's primary need on which the MLTC plan and the Health Home jointly based the choice, with any explanation in the text (SCP-2)."
+Description: "Why this care manager leads: the member's primary need on which the MLTC plan and the Health Home jointly based the choice, with any explanation in the text (SCP-2). Only the lead care manager's participant carries it, which is how the search parameters careteam-lead and careteam-lead-organization find the lead."
 * insert GuideMetadata
 * ^context.type = #element
 * ^context.expression = "CareTeam.participant"
@@ -103,10 +103,10 @@ Profile: SharedCareTeam
 Parent: CareTeam
 Id: shared-care-team
 Title: "MLTC / Health Home Shared Care Team"
-Description: "The care team of a shared plan of care: care managers of the MLTC plan and of the Health Home, managed by both organizations (managingOrganization 2..*, the two parties of the one shared plan: SCP-1). Exactly one participant is the lead care manager (SCP-2: slice leadCareManager 1..1, role lead-care-manager), acting for the MLTC plan or the Health Home (onBehalfOf 1..1, one of the team's managing organizations: invariant scp-2), with the documented basis of the joint choice (extension lead-care-manager-basis 1..1: the member's primary need). Aligns with US Core 6.1.0 CareTeam (us-core-careteam): subject, participant, participant.role and participant.member are mandatory there and here."
+Description: "The care team of a shared plan of care: care managers of the MLTC plan and of the Health Home, managed by both organizations (managingOrganization 2..*, the two parties of the one shared plan: SCP-1). Exactly one participant is the lead care manager (SCP-2: slice leadCareManager 1..1, role lead-care-manager), acting for the MLTC plan or the Health Home (onBehalfOf 1..1, one of the team's managing organizations: invariant scp-2), with the documented basis of the joint choice (extension lead-care-manager-basis 1..1: the member's primary need), which no other participant carries (invariant scp-2-basis). Aligns with US Core 6.1.0 CareTeam (us-core-careteam): subject, participant, participant.role and participant.member are mandatory there and here."
 * insert GuideMetadata
 * ^purpose = "Name the one lead care manager of a shared plan, whom they act for, and why they were chosen (SCP-2)."
-* obeys scp-2
+* obeys scp-2 and scp-2-basis
 * status 1..1
 * category 1..*
 * category = $LOINC#LA28865-6
@@ -136,6 +136,11 @@ Description: "The care team of a shared plan of care: care managers of the MLTC 
 Invariant: scp-2
 Description: "SCP-2: the lead care manager acts for one of the two parties: their onBehalfOf is one of the team's managing organizations."
 Expression: "participant.where(role.coding.exists(system = 'https://cmp-adapter.org/fhir/CodeSystem/cmp-care-team-role' and code = 'lead-care-manager')).where(onBehalfOf.exists()).all(%resource.managingOrganization.reference contains onBehalfOf.reference)"
+Severity: #error
+
+Invariant: scp-2-basis
+Description: "SCP-2: the basis of the choice is documented on the lead care manager only: no other participant carries the extension lead-care-manager-basis."
+Expression: "participant.where(extension('https://cmp-adapter.org/fhir/StructureDefinition/lead-care-manager-basis').exists()).all(role.coding.exists(system = 'https://cmp-adapter.org/fhir/CodeSystem/cmp-care-team-role' and code = 'lead-care-manager'))"
 Severity: #error
 
 Mapping: SharedCareTeamToUSCore
