@@ -14,8 +14,9 @@ in :mod:`~adapter.validation.fhirpath_functions`), ``=``/``!=`` on single string
 ``<``/``<=``/``>``/``>=`` on numbers and on dates or date-times of the same precision, ``+`` on numbers,
 ``is``/``ofType``/``as`` with FHIR types, ``where``/``select``/``exists(criteria)``/``all``,
 ``exists()``, ``empty()``, ``not()``, ``count()``, ``hasValue()``, ``first()``, ``length()``,
-``toString()`` of a string, ``startsWith()``, ``matches()``, ``extension(url)``, ``trace()`` and
-``htmlChecks()``.
+``toString()`` of a string, ``startsWith()``, ``matches()``, ``extension(url)``, ``trace()``,
+``htmlChecks()``, ``descendants()``, ``|``, ``in``/``contains`` and ``+``/``&`` on strings: enough for
+``dom-3``, which looks through the whole resource for references to each contained resource.
 
 Anything else raises :class:`Fallback` when it is reached (not when compiled), and the caller evaluates
 the whole expression with fhirpathpy instead: ``reference.startsWith('#').not() or (...)`` (ref-1) is
@@ -24,6 +25,7 @@ answered here for every reference that is not local, by fhirpathpy for the other
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from datetime import datetime
@@ -49,14 +51,15 @@ class Node:
 
 
 class Env:
-    """The variables of one evaluation."""
+    """The variables of one evaluation, and the descendants computed during it."""
 
-    __slots__ = ("context", "resource", "root")
+    __slots__ = ("context", "descendants", "resource", "root")
 
     def __init__(self, context: list[Node], resource: dict, root: dict) -> None:
         self.context = context
         self.resource = resource
         self.root = root
+        self.descendants: dict[int, list[Node]] = {}
 
 
 #: A compiled expression: the focus collection and the environment in, a collection out.
@@ -74,6 +77,9 @@ _SYSTEM_TYPES = {
                      "base64Binary", "xhtml"), "String"),
 }
 
+#: A type test that cannot be answered here (the node's type is unknown).
+_UNKNOWN = object()
+
 #: Types whose values compare as dates and times (by :func:`_moment`).
 _TEMPORAL_TYPES = frozenset({"date", "dateTime", "instant"})
 _NUMBER = (int, Decimal)
@@ -87,6 +93,7 @@ class FastCompiler:
     def __init__(self, types: TypeModel) -> None:
         self._types = types
         self._elements: dict[str, dict[str, dict[str, str]]] = {}
+        self._is_type: dict[tuple[str | None, str], object] = {}
 
     def compile(self, parsed: dict) -> Compiled:
         return self._expression(parsed["children"][0])
@@ -97,8 +104,12 @@ class FastCompiler:
         found: list[Node] = []
         for node in nodes:
             value = node.value
-            if type(value) is not dict or node.scope is None:
-                raise Fallback  # a primitive's own children (its ``_x``) or a value of unknown type
+            if type(value) is not dict:
+                if name in ("id", "extension"):
+                    raise Fallback  # a primitive's own children are in its ``_x`` object, not kept here
+                continue  # a primitive has no other children
+            if node.scope is None:
+                raise Fallback
             spellings = self._spellings(node.scope, name)
             if len(spellings) == 1:
                 key, child_scope = next(iter(spellings.items()))
@@ -112,20 +123,23 @@ class FastCompiler:
         return found
 
     def _spellings(self, scope: str, name: str) -> dict[str, str]:
-        """The JSON keys of element ``name`` in ``scope`` and the type path of each (one unless a choice).
+        """The JSON keys of element ``name`` in ``scope`` and the type path of each (one unless a choice;
+        none when the scope has no such element).
 
         Raises:
-            Fallback: the scope has no such element.
+            Fallback: the scope is not one the type model knows.
         """
         table = self._elements.get(scope)
         if table is None:
+            if scope not in self._types.children:
+                raise Fallback
             table = self._elements[scope] = {}
         spellings = table.get(name)
         if spellings is None:
             element = next((e for e in self._types.children.get(scope, ()) if e.name == name), None)
             if element is None:
-                raise Fallback
-            if element.choice:
+                spellings = {}
+            elif element.choice:
                 spellings = {name + t[0].upper() + t[1:]: element.children_scope or t for t in element.types}
             else:
                 spellings = {name: element.children_scope or (element.types[0] if element.types else "")}
@@ -148,6 +162,47 @@ class FastCompiler:
             found.append(Node(value, _scope_of(value, scope)))
         elif companion is not None:
             found.append(Node(companion, scope))
+
+    def descendants(self, nodes: list[Node], env: Env) -> list[Node]:
+        """Every node below the given ones, typed by the model; memoized per value for one evaluation."""
+        found: list[Node] = []
+        for node in nodes:
+            key = id(node.value)
+            below = env.descendants.get(key)
+            if below is None:
+                below = env.descendants[key] = []
+                self._below(node, below)
+            found.extend(below)
+        return found
+
+    def _below(self, node: Node, found: list[Node]) -> None:
+        value = node.value
+        if type(value) is not dict or node.scope is None:
+            return
+        properties = self._types.properties.get(node.scope)
+        if properties is None:
+            raise Fallback
+        for key, child in value.items():
+            if key == "resourceType":
+                continue
+            if key[:1] == "_":  # a primitive's id/extension: its extensions are descendants too
+                for extension in _as_list(child):
+                    if type(extension) is dict:
+                        for nested in extension.get("extension") or ():
+                            self._descend_into(Node(nested, "Extension"), found)
+                continue
+            prop = properties.get(key)
+            if prop is None:
+                raise Fallback
+            element, type_code = prop
+            scope = element.children_scope or type_code
+            for item in _as_list(child):
+                if item is not None:
+                    self._descend_into(Node(item, _scope_of(item, scope)), found)
+
+    def _descend_into(self, node: Node, found: list[Node]) -> None:
+        found.append(node)
+        self._below(node, found)
 
     # --- compiling ----------------------------------------------------------------------------------------------
 
@@ -197,6 +252,20 @@ class FastCompiler:
             return lambda focus, env: [n for n in inner(focus, env) if self.is_type(n, type_name)]
         if name == "trace":
             return inner
+        numbers = [_integer_literal(p) for p in params]
+        if name == "substring" and params and None not in numbers:
+            return lambda focus, env: _substring(inner(focus, env), *numbers)
+        if name in ("intersect", "exclude") and len(params) == 1:
+            other = self._expression(params[0])
+            keep = name == "intersect"
+
+            def combine(focus: list[Node], env: Env) -> list[Node]:
+                wanted = {_identity(node) for node in other(focus, env)}
+                return [node for node in inner(focus, env) if (_identity(node) in wanted) == keep]
+
+            return combine
+        if name == "descendants" and not params:
+            return lambda focus, env: self.descendants(inner(focus, env), env)
         literal = _string_literal(params[0]) if len(params) == 1 else None
         if literal is not None and name == "startsWith":
             return lambda focus, env: _starts_with(inner(focus, env), literal)
@@ -282,18 +351,28 @@ class FastCompiler:
         """Whether a node is of a FHIR type or one derived from it (``Age`` is a ``Quantity``).
 
         Raises:
-            Fallback: a FHIRPath system type (``DateTime``), or a node whose type is not a named type.
+            Fallback: the node's type is unknown, or not one the type model names.
         """
+        key = (node.scope, type_name)
+        verdict = self._is_type.get(key)
+        if verdict is None:
+            verdict = self._is_type[key] = self._type_test(node.scope, type_name)
+        if verdict is _UNKNOWN:
+            raise Fallback
+        return verdict is True
+
+    def _type_test(self, scope: str | None, type_name: str) -> object:
         if type_name.startswith("System.") or (type_name not in self._types.types
                                                 and type_name in _SYSTEM_TYPES.values()):
-            system = _SYSTEM_TYPES.get(node.scope or "")
-            if system is None:
-                raise Fallback
-            return system == type_name.removeprefix("System.")
+            system = _SYSTEM_TYPES.get(scope or "")
+            return _UNKNOWN if system is None else system == type_name.removeprefix("System.")
         name = type_name.removeprefix("FHIR.")
-        if name not in self._types.types or node.scope not in self._types.types:
-            raise Fallback
-        current = self._types.types.get(node.scope)
+        if name not in self._types.types or scope is None:
+            return _UNKNOWN
+        if scope not in self._types.types:
+            # an inline element (``Observation.component``) is a BackboneElement
+            return _UNKNOWN if "." not in scope else name in ("BackboneElement", "Element")
+        current = self._types.types.get(scope)
         while current is not None:
             if current.name == name:
                 return True
@@ -316,21 +395,58 @@ class FastCompiler:
         return compare
 
     def _additive(self, node: dict) -> Compiled:
-        if node["terminalNodeText"][0] != "+":
+        operator = node["terminalNodeText"][0]
+        if operator not in ("+", "&"):
             return _unsupported
         left = self._expression(node["children"][0])
         right = self._expression(node["children"][1])
 
         def add(focus: list[Node], env: Env) -> list[Node]:
             a, b = left(focus, env), right(focus, env)
-            if not a or not b:
-                return []
-            if len(a) > 1 or len(b) > 1 or not _is_number(a[0].value) or not _is_number(b[0].value):
+            if len(a) > 1 or len(b) > 1:
                 raise Fallback
-            total = a[0].value + b[0].value
-            return [Node(total, "decimal" if type(total) is Decimal else "integer")]
+            x = a[0].value if a else ("" if operator == "&" else None)
+            y = b[0].value if b else ("" if operator == "&" else None)
+            if x is None or y is None:
+                return []
+            if type(x) is str and type(y) is str:
+                return [Node(x + y, "string")]
+            if operator == "+" and _is_number(x) and _is_number(y):
+                total = x + y
+                return [Node(total, "decimal" if type(total) is Decimal else "integer")]
+            raise Fallback
 
         return add
+
+    def _union(self, node: dict) -> Compiled:
+        left = self._expression(node["children"][0])
+        right = self._expression(node["children"][1])
+
+        def union(focus: list[Node], env: Env) -> list[Node]:
+            merged: dict[Any, Node] = {}
+            for item in (*left(focus, env), *right(focus, env)):
+                merged.setdefault(_identity(item), item)
+            return list(merged.values())
+
+        return union
+
+    def _membership(self, node: dict) -> Compiled:
+        operator = node["terminalNodeText"][0]
+        first = self._expression(node["children"][0])
+        second = self._expression(node["children"][1])
+
+        def member(focus: list[Node], env: Env) -> list[Node]:
+            items, collection = (first(focus, env), second(focus, env))
+            if operator == "contains":
+                items, collection = collection, items
+            if not items:
+                return []
+            if len(items) > 1:
+                raise Fallback
+            wanted = _identity(items[0])
+            return [Node(any(_identity(other) == wanted for other in collection), "boolean")]
+
+        return member
 
 
 def _scope_of(value: Any, scope: str) -> str:
@@ -477,6 +593,47 @@ def _extensions(nodes: list[Node], url: str) -> list[Node]:
     return found
 
 
+def _integer_literal(node: dict) -> int | None:
+    while node.get("type") in ("TermExpression", "LiteralTerm") and node.get("children"):
+        node = node["children"][0]
+    text = node.get("text", "")
+    return int(text) if node.get("type") == "NumberLiteral" and text.isdigit() else None
+
+
+def _substring(nodes: list[Node], start: int, length: int | None = None) -> list[Node]:
+    if not nodes:
+        return []
+    if len(nodes) > 1 or type(nodes[0].value) is not str:
+        raise Fallback
+    text = nodes[0].value
+    if start >= len(text):
+        return []
+    return [Node(text[start:] if length is None else text[start:start + length], "string")]
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if type(value) is list else [value]
+
+
+def _identity(node: Node) -> Any:
+    """What makes two items equal for ``|``, ``in`` and ``intersect``: a primitive's value (numbers by
+    value, strings by text), a complex value's content (every child equal, FHIRPath §6.1.1).
+
+    Raises:
+        Fallback: dates and times, whose equality depends on precision.
+    """
+    value = node.value
+    if node.scope in _TEMPORAL_TYPES or node.scope == "time":
+        raise Fallback
+    if type(value) is bool:
+        return ("boolean", value)
+    if _is_number(value):
+        return ("number", Decimal(value))
+    if type(value) is str:
+        return ("string", value)
+    return ("object", json.dumps(value, sort_keys=True, default=str))
+
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, _NUMBER) and type(value) is not bool
 
@@ -606,4 +763,6 @@ _HANDLERS: dict[str, Callable[[FastCompiler, dict], Compiled]] = {
     "InequalityExpression": FastCompiler._inequality,
     "AdditiveExpression": FastCompiler._additive,
     "TypeExpression": FastCompiler._type_expression,
+    "UnionExpression": FastCompiler._union,
+    "MembershipExpression": FastCompiler._membership,
 }

@@ -118,8 +118,7 @@ class ProfileEngine:
     def _source_label(self, url: str | None) -> str:
         if not url:
             return "the profile"
-        label = self.profile_label(url)
-        return label.removeprefix("profile ")
+        return self.profile_label(url)
 
     def _reference_check(self, rule: ElementRule, type_rule: TypeRule) -> ProfileCheck | None:
         if type_rule.code != "Reference":
@@ -345,12 +344,19 @@ class ProfileEngine:
                                 f"allows at most {rule.max} for {rule.label}", where, "cardinality"))
         slices: list[ElementRule | None] | None = None
         slicer = self._slicer(rule)
-        if slicer is not None and items:
+        if slicer is not None and items and not self._wrong_types(rule, items):
             slices = slicer.assign(items, scope, issues)
         for index, item in enumerate(items):
             self.check(rule, item, scope, issues)
             if slices is not None and slices[index] is not None:
                 self.check(slices[index], item, scope, issues)
+
+    @staticmethod
+    def _wrong_types(rule: ElementRule, items: list[Item]) -> bool:
+        """Values of a type the rule does not allow: reported as such, and not sliced (a Period in an
+        ``effective[x]`` sliced by type would otherwise also break every slice)."""
+        allowed = rule.allowed_types
+        return allowed is not None and any(item.type_code not in allowed for item in items)
 
     def _missing(self, rule: ElementRule, path: str, issues: list[Issue], found: int = 0) -> None:
         """A required element (or required slices) absent or too few."""

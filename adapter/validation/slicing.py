@@ -54,6 +54,10 @@ class SliceEngine(Protocol):
 
     def conforms(self, value: Any, profile: str, scope: Scope) -> bool | None: ...
 
+    def structure_type(self, url: str) -> str | None: ...
+
+    def profile_label(self, url: str) -> str: ...
+
 
 @dataclass(frozen=True, slots=True)
 class Item:
@@ -310,11 +314,11 @@ def _test(rule: ElementRule, kind: str, path: str, engine: SliceEngine) -> tuple
     if steps is None:
         return None
     target, selected = rule_at(rule, steps, engine)
-    subject = "" if path.strip() == "$this" else f"{path} "
+    subject = "" if path.strip() == "$this" else f"with {path} "
     if kind in ("value", "pattern"):
         return _value_test(target, steps, subject, engine)
     if kind == "type":
-        codes = {selected} if selected else set(target.types) if target is not None else set()
+        codes = _discriminating_types(rule, steps, target, selected, engine)
         if not codes:
             return None
         return (lambda item, scope: any(t in codes for _, t in _typed(item, steps, scope, engine, rule)),
@@ -326,6 +330,19 @@ def _test(rule: ElementRule, kind: str, path: str, engine: SliceEngine) -> tuple
         return (lambda item, scope: bool(values_at(item, steps, scope, engine)) == wanted,
                 f"{subject}{'present' if wanted else 'absent'}")
     return None
+
+
+def _discriminating_types(rule: ElementRule, steps: tuple[Step, ...], target: ElementRule | None,
+                          selected: str | None, engine: SliceEngine) -> set[str]:
+    """The types a ``type`` discriminator expects: an ``ofType`` step's, the resource types of the
+    target profiles after ``resolve()``, else the types the slice allows at the path."""
+    if selected:
+        return {selected}
+    if steps and steps[-1][0] == "resolve":
+        holder, _ = rule_at(rule, steps[:-1], engine)
+        targets = [p for t in holder.types.values() for p in t.target_profiles] if holder is not None else []
+        return {t for t in (engine.structure_type(p) for p in targets) if t}
+    return set(target.types) if target is not None else set()
 
 
 def _typed(item: Item, steps: tuple[Step, ...], scope: Scope, engine: SliceEngine,
@@ -349,7 +366,7 @@ def _value_test(target: ElementRule | None, steps: tuple[Step, ...], subject: st
     if target.fixed is not MISSING:
         fixed = target.fixed
         return (lambda item, scope: any(same_value(v, fixed) for v, _ in values_at(item, steps, scope, engine)),
-                f"{subject.strip() or 'value'} = {describe(fixed)}")
+                f"{subject}= {describe(fixed)}" if subject else f"equal to {describe(fixed)}")
     if target.pattern is not MISSING:
         pattern = target.pattern
         return (lambda item, scope: any(matches_pattern(v, pattern)
@@ -389,4 +406,5 @@ def _profile_test(rule: ElementRule, steps: tuple[Step, ...], subject: str,
         return any(engine.conforms(value, profile, scope) is True
                    for value, _ in values_at(item, steps, scope, engine) for profile in profiles)
 
-    return test, f"{subject}conforming to {' or '.join(profiles)}"
+    names = " or ".join(engine.profile_label(p).removeprefix("profile ") for p in profiles)
+    return test, f"{subject}conforming to {names}"
