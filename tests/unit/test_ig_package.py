@@ -2,7 +2,8 @@
 
 The package is compiled from FSH by ``scripts/build_ig.py`` (CI runs ``--check``, which needs Node). These
 tests need no Node: they read the committed package and check what BRIEF §2-3 and issue 3 ask of it, that
-the examples are valid (or invalid exactly as labelled) and that the generated files are not stale.
+the examples are valid (or invalid exactly as labelled, checked with our validator's profile layer and,
+for invariants, with fhirpathpy directly) and that the generated files are not stale.
 
 Which constraint carries which program rule is written down below (:data:`RULE_CONSTRAINTS`), so that a
 rule cannot silently lose its constraint.
@@ -395,6 +396,27 @@ def test_invalid_examples_are_labelled_and_otherwise_valid_r4(validator):
         if re.search(r"\.extension:[A-Za-z]+$", tags[0]["code"]):
             found = [i for i in found if ".extension[" not in (i.expression or "")]
         assert found == [], name
+
+
+def test_invalid_examples_fail_on_their_label_only(validator):
+    """Validated against their profile, invalid examples fail, and every error is about the labelled
+    constraint: the invariant with that key, or the labelled element (slice names and ``[x]`` dropped; an
+    error inside an extension or a repeated element counts for the element above it)."""
+    def element_path(expression: str | None) -> str:
+        return re.sub(r"\.ofType\([A-Za-z]+\)", "", re.sub(r"\[\d+\]", "", expression or ""))
+
+    wrong = {}
+    for name, resource in examples("invalid").items():
+        label = resource["meta"]["tag"][0]["code"]
+        found = errors(validator.validate(resource))
+        if "." not in label:
+            fine = bool(found) and {i.rule_id for i in found} == {label}
+        else:
+            path = re.sub(r":[A-Za-z0-9]+", "", label).replace("[x]", "")
+            fine = bool(found) and all(element_path(i.expression).startswith(path) for i in found)
+        if not fine:
+            wrong[name] = [(i.rule_id, i.expression) for i in found]
+    assert wrong == {}
 
 
 @cache
