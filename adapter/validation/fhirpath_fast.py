@@ -80,11 +80,12 @@ _SYSTEM_TYPES = {
 #: A type test that cannot be answered here (the node's type is unknown).
 _UNKNOWN = object()
 
-#: Types whose values compare as dates and times (by :func:`_moment`).
+#: Types whose values compare as dates and times (by :func:`_compare_moments`).
 _TEMPORAL_TYPES = frozenset({"date", "dateTime", "instant"})
 _NUMBER = (int, Decimal)
 _FULL_DATE_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)")
-_PLAIN_DATE = re.compile(r"\d{4}(-\d\d(-\d\d)?)?")
+_DATE_TIME = re.compile(r"(\d{4})(?:-(\d\d)(?:-(\d\d)(?:T(\d\d):(\d\d)(?::(\d\d(?:\.\d+)?))?"
+                        r"(Z|[+-]\d\d:\d\d)?)?)?)?")
 
 
 class FastCompiler:
@@ -639,10 +640,10 @@ def _is_number(value: Any) -> bool:
 
 
 def _order(a: list[Node], b: list[Node]) -> int | None:
-    """-1/0/1 comparing two singletons: numbers, or dates and times of the same precision.
+    """-1/0/1 comparing two singletons (numbers, or dates and times); None when FHIRPath says "empty".
 
     Raises:
-        Fallback: anything else (partial date-times, mixed precisions, strings).
+        Fallback: anything else (strings, quantities, times of day).
     """
     if len(a) > 1 or len(b) > 1:
         raise Fallback
@@ -650,24 +651,31 @@ def _order(a: list[Node], b: list[Node]) -> int | None:
     if _is_number(x) and _is_number(y):
         return (x > y) - (x < y)
     if a[0].scope in _TEMPORAL_TYPES and b[0].scope in _TEMPORAL_TYPES and type(x) is str and type(y) is str:
-        left, right = _moment(x), _moment(y)
-        if type(left) is type(right):
-            return (left > right) - (left < right)
+        return _compare_moments(x, y)
     raise Fallback
 
 
-def _moment(text: str) -> datetime | str:
-    """A full date-time with a time zone as an aware datetime; a date (``YYYY[-MM[-DD]]``) as its text,
-    tagged by length so that only dates of the same precision compare.
+def _compare_moments(x: str, y: str) -> int | None:
+    """Dates and date-times by FHIRPath's rule (§6.2, "comparison"): component by component to the precision
+    both have; equal so far but of different precision is empty (``2020-06-01`` against
+    ``2020-06-01T10:00:00Z`` is neither before nor after). Two full date-times with time zones compare as
+    instants.
 
     Raises:
-        Fallback: a date-time without seconds or time zone (FHIRPath compares those by precision).
+        Fallback: a value that is not a FHIR date or dateTime.
     """
-    if _FULL_DATE_TIME.fullmatch(text):
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if _PLAIN_DATE.fullmatch(text):
-        return f"{len(text)}:{text}"
-    raise Fallback
+    left, right = _DATE_TIME.fullmatch(x), _DATE_TIME.fullmatch(y)
+    if left is None or right is None:
+        raise Fallback
+    if _FULL_DATE_TIME.fullmatch(x) and _FULL_DATE_TIME.fullmatch(y):
+        first, second = (datetime.fromisoformat(v.replace("Z", "+00:00")) for v in (x, y))
+        return (first > second) - (first < second)
+    a = [Decimal(part) for part in left.groups()[:6] if part is not None]
+    b = [Decimal(part) for part in right.groups()[:6] if part is not None]
+    for p, q in zip(a, b, strict=False):
+        if p != q:
+            return -1 if p < q else 1
+    return 0 if len(a) == len(b) else None
 
 
 _COMPARISONS: dict[str, Callable[[int], bool]] = {

@@ -115,10 +115,11 @@ FunctionsFor = Callable[["Scope"], dict[str, dict]]
 
 
 def evaluate(invariant: Invariant, value: Any, companion: Any, type_path: str, scope: Scope,
-             functions: FunctionsFor) -> bool:
+             functions: FunctionsFor, fast: bool = True) -> bool:
     """Whether ``value`` satisfies the invariant.
 
-    The fast evaluator (:mod:`~adapter.validation.fhirpath_fast`) answers first when it can; otherwise
+    The fast evaluator (:mod:`~adapter.validation.fhirpath_fast`) answers first when it can (and
+    ``fast`` is true: tests compare both); otherwise
     this is fhirpathpy's ``apply_parsed_path`` without its per-call set-up: the evaluation context is
     built here with the scope's function table (``functions(scope)``, see
     :mod:`~adapter.validation.fhirpath_functions`) passed as is, so functions see typed nodes.
@@ -128,7 +129,7 @@ def evaluate(invariant: Invariant, value: Any, companion: Any, type_path: str, s
     """
     if invariant.parsed is None:
         raise NotEvaluable(invariant.problem or "it does not parse")
-    if invariant.fast is not None:
+    if fast and invariant.fast is not None:
         try:
             focus = [Node(value if value is not None else companion, type_path)]
             found = invariant.fast(focus, Env(focus, scope.resource, scope.root_resource))

@@ -212,6 +212,8 @@ class Slicer:
         self.rules: str = slicing.get("rules", "open")
         self.ordered: bool = bool(slicing.get("ordered"))
         discriminators = [(d.get("type", "value"), d.get("path", "$this")) for d in slicing.get("discriminator", [])]
+        if not discriminators and rule.name in ("extension", "modifierExtension"):
+            discriminators = [("value", "url")]  # extensions are always sliced by url (profiling.html#slicing)
         self.matchers = tuple(_matcher(s, discriminators, engine) for s in rule.slices)
 
     @property

@@ -37,6 +37,10 @@ _POSITIONAL = frozenset({"id", "path", "base"})
 _CORE_PREFIX = "http://hl7.org/fhir/StructureDefinition/"
 #: Types whose children are listed inline in a snapshot (a slice of one copies them).
 _INLINE_TYPES = frozenset({"BackboneElement", "Element"})
+#: Extensions are always sliced by url (profiling.html#slicing, "extensions"): slicing them without a
+#: ``slicing`` of their own gets this one, as the IG Publisher writes it.
+_EXTENSION_ELEMENTS = frozenset({"extension", "modifierExtension"})
+_EXTENSION_SLICING = {"discriminator": [{"type": "value", "path": "url"}], "ordered": False, "rules": "open"}
 
 
 class SnapshotError(Exception):
@@ -294,6 +298,9 @@ class _Work:
         all slices together (profiling.html#slicing).
         """
         element_id = self.elements[sliced]["id"]
+        sliced_element = self.elements[sliced]
+        if "slicing" not in sliced_element and sliced_element["path"].rsplit(".", 1)[-1] in _EXTENSION_ELEMENTS:
+            sliced_element["slicing"] = copy.deepcopy(_EXTENSION_SLICING)
         template = self._base_subtree(element_id)
         if template is None:
             children_end = self._end_of(sliced, with_slices=False)

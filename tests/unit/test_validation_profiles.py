@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import simplejson
 
 from adapter.conformance.definitions import Definitions
 from adapter.errors import Issue
@@ -390,3 +391,49 @@ def test_bundle_validation_is_linear(validator: Validator) -> None:
     small_time = min(timed(validator, small) for _ in range(2))
     big_time = min(timed(validator, big) for _ in range(2))
     assert big_time < 3.5 * small_time, f"2k entries {small_time:.2f}s, 4k entries {big_time:.2f}s"
+
+
+# --- the core profiles on the official examples -------------------------------------------------------------
+
+
+def _declared(resource: dict) -> list[str]:
+    profiles = (resource.get("meta") or {}).get("profile")
+    return profiles if isinstance(profiles, list) else []
+
+
+def official_examples_with_core_profiles(r4_examples_dir: Path, validator: Validator) -> list[Path]:
+    """Examples whose declared profiles are all in the core package (vital signs, shareable value sets...)."""
+    found = []
+    for path in sorted(r4_examples_dir.glob("*.json")):
+        if path.name in ("package.json", ".index.json"):
+            continue
+        declared = _declared(simplejson.loads(path.read_bytes()))
+        if declared and all(validator.profiles.tree(url) is not None for url in declared):
+            found.append(path)
+    return found
+
+
+def test_official_vital_signs_examples_have_no_errors(validator: Validator, r4_examples_dir: Path) -> None:
+    checked = 0
+    for path in sorted(r4_examples_dir.glob("Observation-*.json")):
+        resource = simplejson.loads(path.read_bytes(), use_decimal=True)
+        if CORE + "vitalsigns" in _declared(resource):
+            checked += 1
+            found = errors(validator.validate(resource))
+            assert not found, f"{path.name}:\n{describe(found)}"
+    assert checked >= 10
+
+
+@pytest.mark.slow
+def test_official_examples_that_declare_core_profiles_have_no_errors(validator: Validator,
+                                                                     r4_examples_dir: Path) -> None:
+    """About 1,900 examples declare core profiles (vitalsigns, shareablevalueset, shareablecodesystem,
+    cqf-questionnaire); each is valid against them, base invariants included."""
+    paths = official_examples_with_core_profiles(r4_examples_dir, validator)
+    assert len(paths) > 1900
+    failures = []
+    for path in paths:
+        found = errors(validator.validate(simplejson.loads(path.read_bytes(), use_decimal=True)))
+        if found:
+            failures.append(f"{path.name}:\n{describe(found)}")
+    assert not failures, "\n".join(failures)
