@@ -6,6 +6,7 @@ server and calls the same service functions; none re-implements a step.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
@@ -14,6 +15,7 @@ from pathlib import Path
 import click
 
 from adapter.conformance.packages import PackageCache, PackageError
+from adapter.rest.outcome import operation_outcome
 from adapter.settings import Settings
 
 
@@ -83,6 +85,49 @@ def _load(services, paths: tuple[str, ...]) -> int:
         click.echo(f"  rejected {problem}", err=True)
     click.echo(f"loaded {report.stored} resources from {report.files} files; {len(report.problems)} rejected")
     return len(report.problems)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--profile", "profiles", multiple=True, help="Also validate against this profile URL (repeatable).")
+@click.option("--package", "package_dirs", multiple=True, type=click.Path(exists=True, file_okay=False),
+              help="Load another FHIR package folder (repeatable), e.g. US Core.")
+@click.option("--json", "as_json", is_flag=True, help="Print one OperationOutcome per resource (NDJSON).")
+def validate(paths: tuple[str, ...], profiles: tuple[str, ...], package_dirs: tuple[str, ...], as_json: bool) -> None:
+    """Validate FHIR files, folders, Bundles and NDJSON offline; exit 1 if any has an error.
+
+    Checks base R4, the profiles each resource declares, --profile, and the validate-on-write policy,
+    exactly as the server does on write. No database and no network.
+    """
+    from adapter.services.offline import offline_validation
+
+    settings = _settings()
+    settings = settings.replace(extra_packages=settings.extra_packages + package_dirs)
+    try:
+        results = offline_validation(settings, [Path(p) for p in paths], profiles)
+    except PackageError as exc:
+        raise click.ClickException(str(exc)) from exc
+    failed = 0
+    for result in results:
+        failed += result.has_errors
+        if as_json:
+            click.echo(json.dumps({"source": result.source, "outcome": operation_outcome(result.issues)}))
+        else:
+            _print_result(result)
+    if not as_json:
+        click.echo(f"{len(results)} resources checked: {len(results) - failed} valid, {failed} with errors")
+    if failed:
+        sys.exit(1)
+
+
+def _print_result(result) -> None:
+    errors = [i for i in result.issues if i.is_error]
+    warnings = [i for i in result.issues if i.severity == "warning"]
+    mark = "FAIL" if errors else "ok  "
+    click.echo(f"{mark} {result.source}" + (f"  ({len(warnings)} warnings)" if warnings else ""))
+    for issue in errors + warnings:
+        rule = f" [{issue.rule_id}]" if issue.rule_id else ""
+        click.echo(f"     {issue.severity}{rule} {issue.expression or ''}: {issue.diagnostics}")
 
 
 @main.group()

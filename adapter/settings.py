@@ -60,6 +60,8 @@ class Settings:
     compiled_cache_dir: str = ""
     #: Our implementation guide (the ``cmp.fhir.ig`` package folder), loaded right after the core.
     ig_dir: str = field(default_factory=_default_ig_dir)
+    #: The validate-on-write policy (JSON); empty means ``<ig_dir>/other/validation-policy.json`` if present.
+    validation_policy: str = ""
     #: More package folders (unpacked, holding ``package.json``) loaded after ours: US Core, a state's IG...
     extra_packages: tuple[str, ...] = ()
     #: Resource types served; anything else is 404.
@@ -87,6 +89,13 @@ class Settings:
     @property
     def effective_compiled_cache_dir(self) -> str:
         return self.compiled_cache_dir or str(Path(self.data_dir) / "cache")
+
+    @property
+    def effective_validation_policy(self) -> str:
+        if self.validation_policy:
+            return self.validation_policy
+        default = Path(self.ig_dir) / "other" / "validation-policy.json" if self.ig_dir else None
+        return str(default) if default is not None and default.is_file() else ""
 
     @property
     def package_folders(self) -> tuple[str, ...]:

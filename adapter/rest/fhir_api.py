@@ -10,9 +10,9 @@ from flask import Blueprint, Response, current_app, request
 
 from adapter.rest import request_info as req
 from adapter.rest.bundle_pages import history_bundle, search_bundle
-from adapter.rest.outcome import information
+from adapter.rest.outcome import information, operation_outcome
 from adapter.rest.responses import fhir_response, stored_response, version_headers, write_response
-from adapter.services import bundles, capability, resources, search
+from adapter.services import bundles, capability, resources, search, validate_operation
 from adapter.services.history import HistoryRequest
 
 fhir_api = Blueprint("fhir", __name__, url_prefix="/fhir")
@@ -34,12 +34,18 @@ INTERACTIONS: dict[str, tuple[tuple[str, str], ...]] = {
     "fhir.vread": (("instance", "vread"),),
 }
 
+#: Operations by endpoint: (name, OperationDefinition), listed in the CapabilityStatement.
+OPERATIONS: dict[str, tuple[str, str]] = {
+    "fhir.validate_type": ("validate", "http://hl7.org/fhir/OperationDefinition/Resource-validate"),
+}
+
 
 @fhir_api.get("/metadata")
 def metadata() -> Response:
     endpoints = {rule.endpoint for rule in current_app.url_map.iter_rules()}
     served = [pair for endpoint, pairs in INTERACTIONS.items() if endpoint in endpoints for pair in pairs]
-    return fhir_response(capability.capability_statement(req.services(), req.base_url(), served))
+    operations = [operation for endpoint, operation in OPERATIONS.items() if endpoint in endpoints]
+    return fhir_response(capability.capability_statement(req.services(), req.base_url(), served, operations))
 
 
 @fhir_api.post("/", strict_slashes=False)
@@ -82,6 +88,16 @@ def conditional_delete(res_type: str) -> Response:
     return _delete_response(deleted, f"{res_type}?{request.query_string.decode('utf-8')}")
 
 
+@fhir_api.post("/<res_type>/$validate")
+def validate_type(res_type: str) -> Response:
+    return _validate(res_type, None)
+
+
+@fhir_api.route("/<res_type>/<res_id>/$validate", methods=["GET", "POST"])
+def validate_instance(res_type: str, res_id: str) -> Response:
+    return _validate(res_type, res_id)
+
+
 @fhir_api.get("/<res_type>/_history")
 def type_history(res_type: str) -> Response:
     return _history(res_type, None)
@@ -118,6 +134,14 @@ def instance_history(res_type: str, res_id: str) -> Response:
 @fhir_api.get("/<res_type>/<res_id>/_history/<version>")
 def vread(res_type: str, res_id: str, version: str) -> Response:
     return stored_response(resources.vread(req.services(), res_type, res_id, version))
+
+
+def _validate(res_type: str, res_id: str | None) -> Response:
+    """``$validate``: 200 with the OperationOutcome, whatever it says (R4 operation-resource-validate)."""
+    body = req.body_resource() if request.method == "POST" and request.content_length else None
+    found = validate_operation.validate(req.services(), res_type, res_id, body, request.args.getlist("profile"),
+                                        request.args.get("mode"))
+    return fhir_response(operation_outcome(found))
 
 
 def _history(res_type: str | None, res_id: str | None) -> Response:

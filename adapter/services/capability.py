@@ -21,18 +21,20 @@ RESULT_PARAMETERS = ("_count", "_sort", "_total", "_summary", "_elements", "_inc
 
 
 def capability_statement(services: Services, base_url: str, interactions: Iterable[tuple[str, str]] = (),
-                         ) -> dict:
+                         operations: Iterable[tuple[str, str]] = ()) -> dict:
     """The server's CapabilityStatement.
 
     ``interactions`` are ``(level, code)`` pairs the REST layer serves: level ``type``/``instance`` for
     resource interactions, ``system`` for whole-server ones (``transaction``, ``batch``, ``history-system``).
+    ``operations`` are ``(name, OperationDefinition url)`` pairs offered on every resource type.
     """
+    operations = list(operations)
     by_level: dict[str, list[str]] = {}
     for level, code in interactions:
         by_level.setdefault(level, []).append(code)
     type_codes = sorted(set(by_level.get("type", []) + by_level.get("instance", [])))
-    resources = [_resource(services, res_type, type_codes) for res_type in sorted(services.settings.resource_types)
-                 if services.supports_type(res_type)]
+    resources = [_resource(services, res_type, type_codes, operations)
+                 for res_type in sorted(services.settings.resource_types) if services.supports_type(res_type)]
     rest: dict = {"mode": "server", "resource": resources}
     system_codes = sorted(set(by_level.get("system", [])))
     if system_codes:
@@ -51,7 +53,7 @@ def capability_statement(services: Services, base_url: str, interactions: Iterab
     }
 
 
-def _resource(services: Services, res_type: str, codes: list[str]) -> dict:
+def _resource(services: Services, res_type: str, codes: list[str], operations: list[tuple[str, str]]) -> dict:
     params = supported_params(services.definitions, res_type)
     references = sorted(p.code for p in params if p.type == "reference")
     entry: dict = {
@@ -73,4 +75,6 @@ def _resource(services: Services, res_type: str, codes: list[str]) -> dict:
             for p in sorted(params, key=lambda p: p.code)
         ],
     }
+    if operations:
+        entry["operation"] = [{"name": name, "definition": url} for name, url in operations]
     return entry

@@ -9,6 +9,7 @@ from pathlib import Path
 from adapter.conformance.definitions import Definitions
 from adapter.errors import NotFound
 from adapter.search.index import Indexer
+from adapter.services.validation_policy import ValidationPolicy
 from adapter.settings import Settings
 from adapter.store.sql import ResourceStore
 from adapter.validation import Validator
@@ -28,6 +29,7 @@ class Services:
     definitions: Definitions
     store: ResourceStore
     validator: Validator
+    policy: ValidationPolicy
 
     @classmethod
     def build(cls, settings: Settings, *, create_schema: bool = False,
@@ -39,6 +41,7 @@ class Services:
 
         Raises:
             adapter.conformance.packages.PackageError: the R4 definitions are not in the package cache.
+            adapter.services.validation_policy.PolicyError: the validation policy file is malformed.
         """
         Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
         definitions = definitions or Definitions.load(
@@ -52,7 +55,9 @@ class Services:
             from adapter.store.migrate import upgrade_database
 
             upgrade_database(engine)
-        return cls(settings, definitions, store, Validator(definitions))
+        policy_path = settings.effective_validation_policy
+        policy = ValidationPolicy.load(policy_path) if policy_path else ValidationPolicy.empty()
+        return cls(settings, definitions, store, Validator(definitions), policy)
 
     def supports_type(self, res_type: str) -> bool:
         return res_type in self.settings.resource_types and self.definitions.types.is_resource_type(res_type)

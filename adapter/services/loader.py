@@ -14,10 +14,7 @@ from pathlib import Path
 from adapter.errors import FhirError
 from adapter.services import bundles, resources
 from adapter.services.container import Services
-from adapter.wire import codec
-from adapter.wire.formats import Format
-
-_SUFFIXES = {".json": Format.JSON, ".xml": Format.XML, ".ndjson": None}
+from adapter.services.fhir_files import fhir_files, read_resources
 
 
 @dataclass
@@ -29,7 +26,7 @@ class LoadReport:
 
 def load_paths(services: Services, paths: list[Path], base_url: str = "") -> LoadReport:
     report = LoadReport()
-    for path in _files(paths):
+    for path in fhir_files(paths):
         report.files += 1
         for where, resource in _resources_in(services, path, report):
             try:
@@ -39,25 +36,9 @@ def load_paths(services: Services, paths: list[Path], base_url: str = "") -> Loa
     return report
 
 
-def _files(paths: list[Path]) -> Iterator[Path]:
-    for path in paths:
-        if path.is_dir():
-            yield from sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in _SUFFIXES)
-        elif path.suffix in _SUFFIXES:
-            yield path
-
-
 def _resources_in(services: Services, path: Path, report: LoadReport) -> Iterator[tuple[str, dict]]:
-    types = services.definitions.types
-    depth = services.settings.max_nesting_depth
     try:
-        if path.suffix == ".ndjson":
-            with path.open("rb") as lines:
-                for number, line in enumerate(lines, 1):
-                    if line.strip():
-                        yield f"{path}:{number}", codec.decode(line, Format.JSON, types, max_depth=depth)
-            return
-        yield str(path), codec.decode(path.read_bytes(), _SUFFIXES[path.suffix], types, max_depth=depth)
+        yield from read_resources(path, services.definitions.types, services.settings.max_nesting_depth)
     except FhirError as error:
         report.problems.append(f"{path}: {error.issues[0].diagnostics}")
     except OSError as error:

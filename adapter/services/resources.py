@@ -68,7 +68,8 @@ def parse_if_match(header: str | None) -> int | None:
 
 
 def check_resource(services: Services, res_type: str, resource: dict) -> list[Issue]:
-    """Validate a resource about to be written; return its non-error issues.
+    """Validate a resource about to be written: base R4, the profiles it declares, and those the
+    validate-on-write policy requires of it. Return its non-error issues.
 
     :raise BadRequest: the body's resourceType is not the URL's type.
     :raise Unprocessable: the resource is not valid (422 with every issue found).
@@ -76,7 +77,8 @@ def check_resource(services: Services, res_type: str, resource: dict) -> list[Is
     if resource.get("resourceType") != res_type:
         raise BadRequest(f"the body is a {resource.get('resourceType')!r}, but the URL is for {res_type!r}",
                          expression="resourceType")
-    issues = services.validator.validate(resource)
+    issues = services.validator.validate(resource, services.policy.profiles_for(resource))
+    issues += services.policy.declaration_issues(resource)
     if any(issue.is_error for issue in issues):
         raise Unprocessable(issues=[i for i in issues if i.severity != "information"] or issues)
     return [issue for issue in issues if not issue.is_error]
