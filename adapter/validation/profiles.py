@@ -270,8 +270,9 @@ class ProfileEngine:
 
     # --- the walk -------------------------------------------------------------------------------------------
 
-    def check(self, rule: ElementRule, item: Item, scope: Scope, issues: list[Issue]) -> None:
-        """One value against one element rule: type, value checks, invariants, type profiles, children."""
+    def check(self, rule: ElementRule, item: Item, scope: Scope, issues: list[Issue], descend: bool = True) -> None:
+        """One value against one element rule: type, value checks, invariants, type profiles, children
+        (unless ``descend`` is false: the caller checks them otherwise)."""
         if rule.allowed_types is not None and item.type_code not in rule.allowed_types:
             allowed = ", ".join(sorted(rule.allowed_types))
             issues.append(Issue("error", "structure", f"{item.expression}: a {item.type_code} is not allowed "
@@ -287,6 +288,8 @@ class ProfileEngine:
         type_rule = rule.types.get(item.type_code)
         if type_rule is not None and type_rule.profiles:
             self._type_profiles(rule, type_rule, item, scope, issues)
+        if not descend:
+            return
         if type(value) is dict:
             self._descend(rule, item, scope, issues)
         elif type(item.companion) is dict and rule.children:
@@ -439,7 +442,10 @@ class ProfileEngine:
             target_scope = scope
             if isinstance(value.get("resourceType"), str):
                 target_scope = Scope(value, scope.session, None, scope.bundle, None)
-            self.check(root, Item(value, item.companion, item.type_code, item.expression), target_scope, found)
+            # Children a snapshot lists under this element were copied from the type profile with its
+            # constraints (profiling.html#snapshot); only the profile's root is left to check here.
+            self.check(root, Item(value, item.companion, item.type_code, item.expression), target_scope, found,
+                       descend=not rule.children)
             if not any(issue.is_error for issue in found):
                 issues.extend(found)
                 return

@@ -168,8 +168,19 @@ def rule_at(rule: ElementRule, steps: tuple[Step, ...], engine: SliceEngine) -> 
             targets = [p for t in current.types.values() for p in t.target_profiles]
             current = engine.tree(targets[0]) if len(targets) == 1 else None
         else:
-            return None, selected
+            current = _extension_rule(current, argument or "", engine)
     return current, selected
+
+
+def _extension_rule(rule: ElementRule, url: str, engine: SliceEngine) -> ElementRule | None:
+    """``extension('url')``: the extension slice for that URL, else that extension's own definition."""
+    extensions = _child_rule(rule, "extension", engine)
+    for candidate in extensions.slices if extensions is not None else ():
+        profiles = [p for t in candidate.types.values() for p in t.profiles]
+        url_rule = candidate.children.get("url")
+        if url in profiles or (url_rule is not None and url_rule.fixed == url):
+            return candidate
+    return engine.tree(url)
 
 
 def _child_rule(rule: ElementRule, name: str, engine: SliceEngine) -> ElementRule | None:

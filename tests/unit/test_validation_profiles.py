@@ -138,16 +138,22 @@ FAILURES: list[tuple[Any, ...]] = [
      "profile 'Test Member' requires at least 1 value for Patient.name, but found 0", {"tp-1"}),
     ("max", patient(lambda r: r.update(telecom=[{"system": "phone", "value": str(n)} for n in range(3)])),
      "error", "Patient.telecom", "cardinality", "3 values, but profile 'Test Member' allows at most 2"),
-    ("min-in-datatype-profile", patient(lambda r: r.update(telecom=[{"system": "phone"}])), "error",
-     "Patient.telecom[0].value", "cardinality", "profile 'Test Phone' requires at least 1 value"),
+    ("min-from-a-type-profile-in-the-snapshot", patient(lambda r: r.update(telecom=[{"system": "phone"}])),
+     "error", "Patient.telecom[0].value", "cardinality",
+     "profile 'Test Member' requires at least 1 value for Patient.telecom.value"),
+    ("min-in-a-datatype-profile", patient(lambda r: r.update(contact=[{"name": {"family": "Lee"},
+                                                                      "telecom": [{"system": "phone"}]}])),
+     "error", "Patient.contact[0].telecom[0].value", "cardinality",
+     "profile 'Test Phone' requires at least 1 value for ContactPoint.value"),
     ("min-inside-content-reference", changed(QUESTIONNAIRE, lambda r: r["item"][0]["item"][0].pop("text")),
      "error", "Questionnaire.item[0].item[0].text", "cardinality",
      "requires at least 1 value for Questionnaire.item.item.text"),
     # fixed and pattern
     ("fixed", patient(lambda r: r["identifier"][0].update(use="usual")), "error", "Patient.identifier[0].use",
      "fixed", 'must be exactly "official" (fixed by profile \'Test Member\'), but is "usual"'),
-    ("fixed-in-datatype-profile", patient(lambda r: r["telecom"][0].update(system="email")), "error",
-     "Patient.telecom[0].system", "fixed", 'must be exactly "phone"'),
+    ("fixed-in-datatype-profile", patient(lambda r: r.update(contact=[{"name": {"family": "Lee"}, "telecom": [
+        {"system": "email", "value": "a@b.c"}]}])), "error", "Patient.contact[0].telecom[0].system", "fixed",
+     'must be exactly "phone" (fixed by profile \'Test Phone\')'),
     ("fixed-through-renamed-choice", observation(lambda r: r["valueQuantity"].update(code="g")), "error",
      "Observation.value.ofType(Quantity).code", "fixed", 'must be exactly "kg"'),
     ("pattern", observation(lambda r: r["code"]["coding"][0].update(code="8302-2")), "error", "Observation.code",
@@ -170,6 +176,8 @@ FAILURES: list[tuple[Any, ...]] = [
      'requires at least "1900-01-01"'),
     ("max-value", patient(lambda r: r.update(multipleBirthInteger=12)), "error",
      "Patient.multipleBirth.ofType(integer)", "max-value", "requires at most 9"),
+    ("max-value-under-a-type-profile", patient(lambda r: r["telecom"][0].update(rank=9)), "error",
+     "Patient.telecom[0].rank", "max-value", "profile 'Test Member' requires at most 5"),
     # slicing: each discriminator, rules and counts
     ("value-discriminator", patient(lambda r: r["identifier"][0].update(system="https://example.org/other")),
      "error", "Patient.identifier", "slice-cardinality",
@@ -198,6 +206,10 @@ FAILURES: list[tuple[Any, ...]] = [
         contained=[{"resourceType": "Organization", "id": "dr", "name": "Lab"}])), "error",
      "Observation.performer", "slice-cardinality",
      "slice 'practitioner' requires at least 1 item with resolve() of type Practitioner, but found 0"),
+    ("extension-path-discriminator", patient(lambda r: r["address"].append(copy.deepcopy(r["address"][0]))),
+     "error", "Patient.address", "slice-cardinality",
+     "slice 'upstairs' allows at most 1 item with extension('https://example.org/test/StructureDefinition/"
+     "test-address-details').extension('floor').value matching 2, but found 2"),
     ("profile-discriminator", observation(lambda r: r["extension"][0].update(valueCode="purple")), "error",
      "Observation.extension", "slice-cardinality",
      "slice 'color' requires at least 1 item conforming to 'Favorite Color', but found 0", {"binding"}),
@@ -263,6 +275,29 @@ def test_each_profile_check_reports_its_failure(validator: Validator, resource: 
     others = [i for i in issues if i.severity in ("error", "warning") and i not in matching
               and i.rule_id not in also]
     assert not others, f"only the one problem; also got:\n{describe(others)}"
+
+
+def test_snapshots_generated_for_the_fixture_profiles(validator: Validator) -> None:
+    """What the differentials leave to the generator: children from a type profile and from a
+    ``contentReference``, a renamed choice as a closed type slice, default extension slicing."""
+    snapshots = validator.profiles._snapshots
+    patient_elements = {e["id"]: e for e in snapshots.elements(TEST + "test-patient")}
+    assert patient_elements["Patient.telecom.system"]["fixedCode"] == "phone"  # from test-phone
+    assert patient_elements["Patient.telecom.rank"]["maxValuePositiveInt"] == 5
+    assert patient_elements["Patient.extension"]["slicing"]["discriminator"] == [{"type": "value", "path": "url"}]
+    floor = "Patient.address:upstairs.extension:details.extension:floor"
+    assert patient_elements[f"{floor}.url"]["fixedUri"] == "floor"  # from test-address-details
+    assert patient_elements[f"{floor}.value[x]"]["patternInteger"] == 2
+    observation_elements = {e["id"]: e for e in snapshots.elements(TEST + "test-observation")}
+    effective = observation_elements["Observation.effective[x]"]
+    assert (effective["min"], [t["code"] for t in effective["type"]]) == (1, ["dateTime"])
+    assert effective["slicing"]["rules"] == "closed"
+    assert "Observation.effective[x]:effectiveDateTime" in observation_elements
+    assert observation_elements["Observation.value[x].code"]["fixedCode"] == "kg"
+    assert observation_elements["Observation.component:diastolic"]["min"] == 0
+    questionnaire = {e["id"]: e for e in snapshots.elements(TEST + "test-questionnaire")}
+    assert questionnaire["Questionnaire.item.item.text"]["min"] == 1
+    assert questionnaire["Questionnaire.item.item.linkId"]["min"] == 1  # copied from Questionnaire.item
 
 
 def test_a_caller_named_profile_is_applied(validator: Validator) -> None:
