@@ -132,7 +132,8 @@ def _contained(container: dict, local_id: str) -> dict | None:
     """``#id`` is a contained resource; a bare ``#`` is the container itself."""
     if not local_id:
         return container
-    for candidate in container.get(CONTAINED) or ():
+    contained = container.get(CONTAINED)
+    for candidate in contained if type(contained) is list else ():
         if type(candidate) is dict and candidate.get("id") == local_id:
             return candidate
     return None

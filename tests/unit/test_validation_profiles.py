@@ -19,6 +19,8 @@ from typing import Any
 
 import pytest
 import simplejson
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from adapter.conformance.definitions import Definitions
 from adapter.errors import Issue
@@ -472,3 +474,29 @@ def test_official_examples_that_declare_core_profiles_have_no_errors(validator: 
         if found:
             failures.append(f"{path.name}:\n{describe(found)}")
     assert not failures, "\n".join(failures)
+
+
+# --- robustness -----------------------------------------------------------------------------------------------
+
+_scalars = st.one_of(st.none(), st.booleans(), st.integers(-2**40, 2**40), st.text(max_size=12),
+                     st.sampled_from(["#dr", "Patient/p1", ORGANIZATION_URL, TEST + "test-favorite-color", "kg"]))
+_json = st.recursive(_scalars, lambda children: st.one_of(
+    st.lists(children, max_size=3),
+    st.dictionaries(st.sampled_from(["url", "valueCode", "valueString", "extension", "reference", "system",
+                                     "code", "coding", "value", "text", "profile", "resourceType", "id"]),
+                    children, max_size=3)), max_leaves=12)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(base=st.sampled_from([PATIENT, OBSERVATION, QUESTIONNAIRE]),
+       changes=st.dictionaries(st.sampled_from(["meta", "extension", "modifierExtension", "identifier", "code",
+                                                "component", "contained", "performer", "item", "name",
+                                                "telecom", "valueQuantity", "effectiveDateTime", "address",
+                                                "category", "subject", "managingOrganization"]),
+                               _json, max_size=3))
+def test_any_content_gives_issues_not_exceptions(validator: Validator, base: dict, changes: dict) -> None:
+    resource = copy.deepcopy(base)
+    resource.update(changes)
+    issues = validator.validate(resource)
+    assert all(isinstance(issue, Issue) and issue.diagnostics for issue in issues)
+    validator.validate(transaction(("urn:uuid:1", resource), ("urn:uuid:2", copy.deepcopy(PATIENT))))
