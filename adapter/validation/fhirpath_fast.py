@@ -188,9 +188,9 @@ class FastCompiler:
                 continue
             if key[:1] == "_":  # a primitive's id/extension: its extensions are descendants too
                 for extension in _as_list(child):
-                    if type(extension) is dict:
-                        for nested in extension.get("extension") or ():
-                            self._descend_into(Node(nested, "Extension"), found)
+                    nested_extensions = extension.get("extension") if type(extension) is dict else None
+                    for nested in nested_extensions if type(nested_extensions) is list else ():
+                        self._descend_into(Node(nested, "Extension"), found)
                 continue
             prop = properties.get(key)
             if prop is None:
@@ -587,8 +587,9 @@ def _starts_with(nodes: list[Node], prefix: str) -> list[Node]:
 def _extensions(nodes: list[Node], url: str) -> list[Node]:
     found: list[Node] = []
     for node in nodes:
-        if type(node.value) is dict:
-            for extension in node.value.get("extension") or ():
+        extensions = node.value.get("extension") if type(node.value) is dict else None
+        if type(extensions) is list:
+            for extension in extensions:
                 if type(extension) is dict and extension.get("url") == url:
                     found.append(Node(extension, "Extension"))
     return found

@@ -125,7 +125,9 @@ def _step(value: Any, type_code: str | None, kind: str, argument: str | None, sc
         target = scope.resolve(reference) if type(reference) is str else None
         return [(target, target.get("resourceType"))] if target is not None else []
     if kind == "extension":
-        return [(e, "Extension") for e in value.get("extension") or () if type(e) is dict and e.get("url") == argument]
+        extensions = value.get("extension")
+        return [(e, "Extension") for e in (extensions if type(extensions) is list else ())
+                if type(e) is dict and e.get("url") == argument]
     return _member(value, argument or "", engine.types)
 
 
