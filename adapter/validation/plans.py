@@ -3,9 +3,9 @@
 A :class:`ScopePlan` is computed once per scope (``Patient``, ``HumanName``, ``Patient.contact``) and
 reused for every instance, so validating a value is a dict lookup and a few calls, never a search
 through StructureDefinitions. The element-level checks attached to each property come from a list of
-:data:`CheckBuilder` functions fed by the element definitions (binding, reference targets, and later
-the profile checks: fixed/pattern values, slicing, invariants). Adding a check means adding a builder,
-not editing the walk.
+:data:`CheckBuilder` functions fed by the element definitions (bindings, reference targets, extensions
+by URL). Adding a check means adding a builder, not editing the walk. Profiles have their own compiled
+rules (:mod:`~adapter.validation.profile_tree`).
 """
 
 from __future__ import annotations
