@@ -41,9 +41,7 @@ def offline_validation(settings: Settings, paths: list[Path], profiles: Sequence
     for path in fhir_files(paths):
         try:
             for source, resource in read_resources(path, definitions.types, settings.max_nesting_depth):
-                wanted = (*profiles, *(p for p in policy.profiles_for(resource) if p not in profiles))
-                issues = validator.validate(resource, wanted) + policy.declaration_issues(resource)
-                results.append(FileResult(source, issues))
+                results.append(FileResult(source, policy.check(validator, resource, profiles)))
         except FhirError as error:
             results.append(FileResult(str(path), error.issues))
         except OSError as error:

@@ -77,8 +77,7 @@ def check_resource(services: Services, res_type: str, resource: dict) -> list[Is
     if resource.get("resourceType") != res_type:
         raise BadRequest(f"the body is a {resource.get('resourceType')!r}, but the URL is for {res_type!r}",
                          expression="resourceType")
-    issues = services.validator.validate(resource, services.policy.profiles_for(resource))
-    issues += services.policy.declaration_issues(resource)
+    issues = services.policy.check(services.validator, resource)
     if any(issue.is_error for issue in issues):
         raise Unprocessable(issues=[i for i in issues if i.severity != "information"] or issues)
     return [issue for issue in issues if not issue.is_error]

@@ -39,11 +39,9 @@ def validate(services: Services, res_type: str, res_id: str | None, body: dict |
         raise BadRequest(f"the resource is a {resource.get('resourceType')!r}, but the URL is for {res_type!r}")
     if mode == "update" and res_id is not None and resource.get("id") != res_id:
         raise BadRequest(f"mode=update: the resource's id {resource.get('id')!r} is not {res_id!r}")
-    required = services.policy.profiles_for(resource) if mode in ("create", "update") else ()
-    issues = services.validator.validate(resource, (*profiles, *(p for p in required if p not in profiles)))
     if mode in ("create", "update"):
-        issues += services.policy.declaration_issues(resource)
-    return issues
+        return services.policy.check(services.validator, resource, profiles)
+    return services.validator.validate(resource, profiles)
 
 
 def _unpack(body: dict | None, profiles: tuple[str, ...], mode: str | None

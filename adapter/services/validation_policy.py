@@ -18,6 +18,7 @@ import fhirpathpy
 from fhirpathpy.models import models
 
 from adapter.errors import Issue
+from adapter.validation import Validator
 
 _R4 = models["r4"]
 
@@ -62,6 +63,21 @@ class ValidationPolicy:
                 rule = _rule(raw, f"{path}: rules[{number}]")
                 rules.setdefault(rule.resource_type, []).append(rule)
         return cls({res_type: tuple(found) for res_type, found in rules.items()})
+
+    def check(self, validator: Validator, resource: dict, profiles: Sequence[str] = ()) -> list[Issue]:
+        """Every issue of ``resource`` as the server sees it on write: base R4 and declared profiles and
+        ``profiles`` first; then, for a resource without errors, the profiles this policy requires.
+
+        The policy's FHIRPath conditions only ever look at resources that are structurally valid R4, so a
+        malformed resource is reported by the validator and never trips a condition.
+        """
+        issues = validator.validate(resource, profiles)
+        if any(issue.is_error for issue in issues):
+            return issues
+        required = tuple(p for p in self.profiles_for(resource) if p not in profiles)
+        if required:
+            issues = validator.validate(resource, (*profiles, *required))
+        return issues + self.declaration_issues(resource)
 
     def profiles_for(self, resource: dict) -> tuple[str, ...]:
         """The profiles the policy requires of this resource (beyond those it declares)."""

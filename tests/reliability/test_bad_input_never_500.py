@@ -6,7 +6,7 @@ import json
 import string
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 pytestmark = pytest.mark.reliability
@@ -35,6 +35,8 @@ def _assert_clean_refusal(response) -> None:
 
 @_SETTINGS
 @given(body=bodies)
+@example(body={"resourceType": "Patient", "meta": 1})  # once crashed the validate-on-write policy
+@example(body={"resourceType": "Encounter", "meta": {"profile": [1]}, "type": "quality-contact"})
 def test_arbitrary_json_bodies_are_accepted_or_refused_cleanly(client, body):
     url = "/fhir" if body["resourceType"] == "Bundle" else f"/fhir/{body['resourceType'] or 'Patient'}"
     response = client.post(url, data=json.dumps(body), headers={"Content-Type": "application/fhir+json"})
