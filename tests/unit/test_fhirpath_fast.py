@@ -17,9 +17,10 @@ import simplejson
 
 from adapter.conformance.definitions import Definitions
 from adapter.conformance.structure import TypeModel
+from adapter.errors import Issue
 from adapter.validation.fhirpath_fast import Env, Fallback, Node
 from adapter.validation.fhirpath_functions import function_table
-from adapter.validation.invariants import Invariant, InvariantCompiler, NotEvaluable, evaluate
+from adapter.validation.invariants import Invariant, InvariantCompiler, NotEvaluable, evaluate, report
 from adapter.validation.resolution import Scope, Session
 from adapter.validation.snapshots import Snapshots
 from adapter.validation.terminology import Terminology
@@ -177,3 +178,20 @@ def test_a_date_and_a_date_time_on_the_same_day_are_not_ordered(compiler: Invari
     assert run(compiler, expression, period, "Period", definitions) is True
     assert run(compiler, expression, {"start": "2020-06-02T10:00:00Z", "end": "2020-06-01"}, "Period",
                definitions) is False
+
+
+def test_an_expression_fhirpathpy_cannot_evaluate_is_a_warning(compiler: InvariantCompiler,
+                                                               definitions: Definitions) -> None:
+    """Neither evaluator knows ``nosuchfunction()``: the constraint is reported as not checked (a warning
+    with its key), never as a failure and never as an exception."""
+    invariant = compiler.compile({"key": "x-1", "severity": "error", "human": "Names are short",
+                                  "expression": "name.nosuchfunction()"}, "profile 'Test'")
+    assert invariant is not None
+    result = run(compiler, "name.nosuchfunction()", {"resourceType": "Patient", "name": [{"family": "Lee"}]},
+                 "Patient", definitions)
+    assert result == "not evaluable"
+    issues: list[Issue] = []
+    report(invariant, "Not implemented: nosuchfunction", "Patient", issues)
+    [issue] = issues
+    assert (issue.severity, issue.code, issue.rule_id) == ("warning", "invariant", "x-1")
+    assert "could not be evaluated (Not implemented: nosuchfunction), so it was not checked" in issue.diagnostics
