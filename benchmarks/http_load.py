@@ -51,7 +51,35 @@ def encounter(n: int, patients: int) -> dict:
 
 
 def four_kb_patient() -> dict:
-    """A Patient of about 4 KB (the issue's write target size)."""
+    """A realistic Patient of about 4 KB: identifiers, names, contacts, addresses and a narrative."""
+    resource = patient(0)
+    resource.pop("id")
+    resource["text"] = {"status": "generated", "div": '<div xmlns="http://www.w3.org/1999/xhtml"><p>'
+                        + "Member of the Billings PACT team since 2024; prefers telehealth contacts. " * 26
+                        + "</p></div>"}
+    resource["identifier"] += [{"system": "http://hl7.org/fhir/sid/us-ssn", "value": "123-45-6789"},
+                               {"system": "urn:oid:2.16.840.1.113883.3.4.5", "value": "MRN-0042"}]
+    resource["name"].append({"use": "maiden", "family": "Oldname", "given": ["Given0"]})
+    resource["telecom"] += [{"system": "email", "value": "member0@example.org", "use": "home"},
+                            {"system": "phone", "value": "406-555-0199", "use": "mobile", "rank": 1}]
+    resource["address"].append({"use": "old", "line": ["77 Old Rd", "Apt 3"], "city": "Laurel", "state": "MT",
+                                "postalCode": "59044", "period": {"end": "2024-02-01"}})
+    resource["maritalStatus"] = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-MaritalStatus",
+                                             "code": "S"}]}
+    resource["contact"] = [{"relationship": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0131",
+                                                          "code": "N"}]}],
+                            "name": {"family": f"Contact{n}", "given": ["Kin"]},
+                            "telecom": [{"system": "phone", "value": f"406-555-01{n}0"}],
+                            "address": {"line": [f"{n} Side St"], "city": "Billings", "state": "MT"}}
+                           for n in range(3)]
+    resource["communication"] = [{"language": {"coding": [{"system": "urn:ietf:bcp:47", "code": "en-US"}]},
+                                  "preferred": True}]
+    resource["managingOrganization"] = {"reference": "Organization/pact-billings"}
+    return resource
+
+
+def extension_heavy_patient() -> dict:
+    """About 5 KB, mostly 40 extensions no loaded package defines: each is checked and warned about."""
     resource = patient(0)
     resource.pop("id")
     resource["extension"] = [{"url": f"https://example.org/ext/{i}", "valueString": "x" * 60} for i in range(40)]
@@ -124,6 +152,8 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--database-url", default="")
+    parser.add_argument("--body", choices=("realistic", "extensions"), default="realistic",
+                        help="the 4 KB write body: a realistic Patient, or one made of 40 unknown extensions")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install wrk")
@@ -131,10 +161,11 @@ def main() -> None:
     env = {"CMP_ADAPTER_DATA_DIR": str(data_dir)}
     if args.database_url:
         env["CMP_ADAPTER_DATABASE_URL"] = args.database_url
-    body_4k = json.dumps(four_kb_patient())
-    update_body = json.dumps({**four_kb_patient(), "id": "__ID__"})
-    print(f"# {platform.node()} {os.cpu_count()} cores, python {platform.python_version()}; 4 KB body = "
-          f"{len(body_4k)} bytes; {args.patients} patients, {args.encounters} encounters; "
+    make_body = four_kb_patient if args.body == "realistic" else extension_heavy_patient
+    body_4k = json.dumps(make_body())
+    update_body = json.dumps({**make_body(), "id": "__ID__"})
+    print(f"# {platform.node()} {os.cpu_count()} cores, python {platform.python_version()}; {args.body} write body "
+          f"= {len(body_4k)} bytes; {args.patients} patients, {args.encounters} encounters; "
           f"{args.workers} gunicorn workers; wrk -t2 -c{args.connections} -d{args.duration}s")
     with running_server(env, workers=args.workers) as base:
         load(base, args.patients, args.encounters)
