@@ -205,13 +205,4 @@ def _search_table(types: TypeModel, resources: list[dict]) -> dict[str, dict[str
 def _concrete_types(types: TypeModel, base: str) -> list[str]:
     if types.is_resource_type(base):
         return [base]
-    return [name for name in types.resource_types() if _inherits(types, name, base)]
-
-
-def _inherits(types: TypeModel, name: str, ancestor: str) -> bool:
-    current = types.types.get(name)
-    while current is not None:
-        if current.name == ancestor:
-            return True
-        current = types.types.get(current.base) if current.base else None
-    return False
+    return [name for name in types.resource_types() if types.inherits(name, base)]

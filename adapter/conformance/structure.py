@@ -132,6 +132,25 @@ class TypeModel:
                 return element
         return None
 
+    def inherits(self, name: str, ancestor: str) -> bool:
+        """Whether type ``name`` is ``ancestor`` or derives from it (``Patient`` → ``DomainResource``)."""
+        current = self.types.get(name)
+        while current is not None:
+            if current.name == ancestor:
+                return True
+            current = self.types.get(current.base) if current.base else None
+        return False
+
+    @staticmethod
+    def nested_type(value: object, declared: str) -> str:
+        """The type to read a value as: a nested resource's own ``resourceType`` (``contained``,
+        ``Bundle.entry.resource`` are declared as any Resource), otherwise the declared type."""
+        if type(value) is dict:
+            resource_type = value.get("resourceType")
+            if type(resource_type) is str:
+                return resource_type
+        return declared
+
     def scope_of(self, element: ElementDef, type_code: str) -> str:
         """Where the children of a value of ``element`` (of type ``type_code``) are defined."""
         return element.children_scope or type_code

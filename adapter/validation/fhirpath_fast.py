@@ -158,9 +158,9 @@ class FastCompiler:
                 if item is None and index < len(companions):
                     item = companions[index]
                 if item is not None:
-                    found.append(Node(item, _scope_of(item, scope)))
+                    found.append(Node(item, TypeModel.nested_type(item, scope)))
         elif value is not None:
-            found.append(Node(value, _scope_of(value, scope)))
+            found.append(Node(value, TypeModel.nested_type(value, scope)))
         elif companion is not None:
             found.append(Node(companion, scope))
 
@@ -199,7 +199,7 @@ class FastCompiler:
             scope = element.children_scope or type_code
             for item in _as_list(child):
                 if item is not None:
-                    self._descend_into(Node(item, _scope_of(item, scope)), found)
+                    self._descend_into(Node(item, TypeModel.nested_type(item, scope)), found)
 
     def _descend_into(self, node: Node, found: list[Node]) -> None:
         found.append(node)
@@ -373,12 +373,7 @@ class FastCompiler:
         if scope not in self._types.types:
             # an inline element (``Observation.component``) is a BackboneElement
             return _UNKNOWN if "." not in scope else name in ("BackboneElement", "Element")
-        current = self._types.types.get(scope)
-        while current is not None:
-            if current.name == name:
-                return True
-            current = self._types.types.get(current.base) if current.base else None
-        return False
+        return self._types.inherits(scope, name)
 
     def _inequality(self, node: dict) -> Compiled:
         operator = node["terminalNodeText"][0]
@@ -448,15 +443,6 @@ class FastCompiler:
             return [Node(any(_identity(other) == wanted for other in collection), "boolean")]
 
         return member
-
-
-def _scope_of(value: Any, scope: str) -> str:
-    """A resource's children are looked up by its own type (``contained`` items are any resource)."""
-    if type(value) is dict:
-        resource_type = value.get("resourceType")
-        if type(resource_type) is str:
-            return resource_type
-    return scope
 
 
 def _unsupported(focus: list[Node], env: Env) -> list[Node]:

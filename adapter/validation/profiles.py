@@ -389,7 +389,7 @@ class ProfileEngine:
             if type(value) is list or type(companion) is list:
                 self._array_items(value, companion, type_code, f"{path}.{name}", items)
             else:
-                items.append(Item(value, companion, _item_type(value, type_code), f"{path}.{name}"))
+                items.append(Item(value, companion, TypeModel.nested_type(value, type_code), f"{path}.{name}"))
         return items
 
     @staticmethod
@@ -400,7 +400,7 @@ class ProfileEngine:
             item_value = values[index] if index < len(values) else None
             item_companion = companions[index] if index < len(companions) else None
             if item_value is not None or item_companion is not None:
-                items.append(Item(item_value, item_companion, _item_type(item_value, type_code),
+                items.append(Item(item_value, item_companion, TypeModel.nested_type(item_value, type_code),
                                   f"{expression}[{index}]"))
 
     def _invariants(self, rule: ElementRule, item: Item, scope: Scope, issues: list[Issue]) -> None:
@@ -558,15 +558,6 @@ def _declared_profiles(resource: dict) -> list[tuple[int, str]]:
     if type(profiles) is not list:
         return []
     return [(index, url) for index, url in enumerate(profiles) if type(url) is str]
-
-
-def _item_type(value: Any, type_code: str) -> str:
-    """A nested resource's type is its ``resourceType`` (``Bundle.entry.resource`` is any Resource)."""
-    if type(value) is dict:
-        resource_type = value.get("resourceType")
-        if type(resource_type) is str:
-            return resource_type
-    return type_code
 
 
 def extension_check_builder(engine: ProfileEngine) -> Any:

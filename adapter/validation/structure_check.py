@@ -56,17 +56,9 @@ class StructureWalker:
             return f'"{resource_type}" is not an R4 resource type'
         if type_def.abstract:
             return f'"{resource_type}" is an abstract type; use a concrete resource type'
-        if expected and not self._inherits(resource_type, expected):
+        if expected and not self._types.inherits(resource_type, expected):
             return f'a {resource_type} is not allowed here, only a {expected}'
         return None
-
-    def _inherits(self, name: str, ancestor: str) -> bool:
-        current = self._types.types.get(name)
-        while current is not None:
-            if current.name == ancestor:
-                return True
-            current = self._types.types.get(current.base) if current.base else None
-        return False
 
     # --- objects --------------------------------------------------------------------------------------------
 
