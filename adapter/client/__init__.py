@@ -1,0 +1,86 @@
+"""A FHIR R4 client on :mod:`requests`, for any FHIR R4 server (this adapter, HAPI, Firely, ...).
+
+It knows nothing about this adapter: it speaks only the R4 RESTful API. The modules are private; these
+names are the public surface::
+
+    from adapter.client import FhirClient
+
+    with FhirClient("http://127.0.0.1:8080/fhir", auth=token) as client:
+        patient = client.create({"resourceType": "Patient", "name": [{"family": "Ng"}]})
+        for encounter in client.resources("Encounter").search(subject=f"Patient/{patient['id']}").sort("-date"):
+            ...
+
+``push``/``pull``/``sandbox_check`` are what the ``cmp-adapter`` exchange commands run.
+"""
+
+from adapter.client._auth import BearerAuth, TokenSource
+from adapter.client._client import FhirClient
+from adapter.client._config import DEFAULT_TIMEOUT, Retries
+from adapter.client._exceptions import (
+    BadRequest,
+    Conflict,
+    ConnectError,
+    FhirClientError,
+    Forbidden,
+    HTTPStatusError,
+    MethodNotAllowed,
+    PreconditionFailed,
+    RequestTimeout,
+    ResourceGone,
+    ResourceNotFound,
+    ServerError,
+    TooManyRequests,
+    TransportError,
+    Unauthorized,
+    UnprocessableEntity,
+    UnsafeURLError,
+)
+from adapter.client._exchange import (
+    CheckReport,
+    FileFormatError,
+    Item,
+    PushReport,
+    compare,
+    dependency_order,
+    pull,
+    push,
+    read_items,
+    sandbox_check,
+)
+from adapter.client._search import SearchSet
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "BadRequest",
+    "BearerAuth",
+    "CheckReport",
+    "Conflict",
+    "ConnectError",
+    "FhirClient",
+    "FhirClientError",
+    "FileFormatError",
+    "Forbidden",
+    "HTTPStatusError",
+    "Item",
+    "MethodNotAllowed",
+    "PreconditionFailed",
+    "PushReport",
+    "RequestTimeout",
+    "ResourceGone",
+    "ResourceNotFound",
+    "Retries",
+    "SearchSet",
+    "ServerError",
+    "TokenSource",
+    "TooManyRequests",
+    "TransportError",
+    "Unauthorized",
+    "UnprocessableEntity",
+    "UnsafeURLError",
+    "compare",
+    "dependency_order",
+    "pull",
+    "push",
+    "read_items",
+    "sandbox_check",
+]

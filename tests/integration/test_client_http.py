@@ -1,0 +1,165 @@
+"""The client against a tiny scripted HTTP server on 127.0.0.1: retries, Retry-After, auth, unsafe links.
+
+A real FHIR server cannot be told to answer 503 twice, so these use :mod:`http.server` with canned
+answers; everything else crosses real HTTP as in production.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from adapter.client import (
+    FhirClient,
+    PreconditionFailed,
+    Retries,
+    ServerError,
+    TooManyRequests,
+    Unauthorized,
+    UnsafeURLError,
+)
+
+OUTCOME = {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "transient",
+                                                           "diagnostics": "busy"}]}
+
+
+class Script:
+    """Answers to give, in order (the last repeats), and the requests seen."""
+
+    def __init__(self) -> None:
+        self.answers: list[tuple[int, dict[str, str], dict | None]] = []
+        self.seen: list[tuple[str, str, dict[str, str]]] = []
+
+
+@pytest.fixture
+def scripted() -> Iterator[tuple[str, Script]]:
+    script = Script()
+
+    class Handler(BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            if length:
+                self.rfile.read(length)
+            script.seen.append((self.command, self.path, dict(self.headers)))
+            status, headers, body = script.answers[min(len(script.seen), len(script.answers)) - 1]
+            data = json.dumps(body).encode() if body is not None else b""
+            self.send_response(status)
+            for name, value in {"Content-Type": "application/fhir+json", **headers}.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = do_PUT = do_DELETE = _answer
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/fhir", script
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+PATIENT = {"resourceType": "Patient", "id": "1"}
+
+
+def test_503_twice_then_200_is_retried_honouring_retry_after(scripted):
+    base, script = scripted
+    script.answers = [(503, {"Retry-After": "2"}, OUTCOME), (503, {"Retry-After": "1"}, None), (200, {}, PATIENT)]
+    waits: list[float] = []
+    with FhirClient(base, sleep=waits.append) as client:
+        assert client.read("Patient", "1") == PATIENT
+    assert waits == [2.0, 1.0]
+    assert [(m, p) for m, p, _ in script.seen] == [("GET", "/fhir/Patient/1")] * 3
+
+
+def test_retry_after_as_an_http_date_and_exponential_backoff_without_it(scripted):
+    base, script = scripted
+    script.answers = [(429, {"Retry-After": formatdate(usegmt=True)}, None), (502, {}, None), (504, {}, None),
+                      (200, {}, PATIENT)]
+    waits: list[float] = []
+    with FhirClient(base, sleep=waits.append, retries=Retries(total=3, backoff=0.25)) as client:
+        assert client.read("Patient", "1") == PATIENT
+    assert waits[0] <= 1.0 and waits[1:] == [0.5, 1.0]
+
+
+def test_retries_are_spent_then_the_error_carries_the_outcome(scripted):
+    base, script = scripted
+    script.answers = [(503, {"Retry-After": "0"}, OUTCOME)]
+    with FhirClient(base, sleep=lambda _: None, retries=2) as client, pytest.raises(ServerError) as raised:
+        client.read("Patient", "1")
+    assert len(script.seen) == 3
+    assert raised.value.status_code == 503 and raised.value.outcome == OUTCOME
+    assert "busy" in str(raised.value)
+
+
+def test_a_post_is_not_retried_on_a_gateway_error_but_is_on_429(scripted):
+    base, script = scripted
+    script.answers = [(504, {}, None)]
+    with FhirClient(base, sleep=lambda _: None) as client, pytest.raises(ServerError):
+        client.create({"resourceType": "Patient"})
+    assert len(script.seen) == 1
+    script.answers, script.seen[:] = [(429, {}, None), (201, {"Location": f"{base}/Patient/7/_history/1"}, None)], []
+    with FhirClient(base, sleep=lambda _: None) as client:
+        created = client.create({"resourceType": "Patient"})
+    assert created["id"] == "7" and created["meta"]["versionId"] == "1"
+    with FhirClient(base, sleep=lambda _: None, retries=0) as client, pytest.raises(TooManyRequests):
+        script.answers, script.seen[:] = [(429, {}, None)], []
+        client.create({"resourceType": "Patient"})
+
+
+def test_status_mapping_keeps_the_outcome(scripted):
+    base, script = scripted
+    script.answers = [(412, {}, OUTCOME)]
+    with FhirClient(base) as client, pytest.raises(PreconditionFailed) as raised:
+        client.update(PATIENT, if_match="3")
+    assert script.seen[0][2]["If-Match"] == 'W/"3"'
+    assert raised.value.outcome == OUTCOME and raised.value.request.method == "PUT"
+
+
+def test_bearer_token_from_a_refreshing_source(scripted):
+    base, script = scripted
+
+    class Tokens:
+        """A stand-in for SMART backend-services credentials: a new token after invalidate()."""
+
+        def __init__(self) -> None:
+            self.issued = 0
+
+        def __call__(self) -> str:
+            return f"token-{self.issued}"
+
+        def invalidate(self) -> None:
+            self.issued += 1
+
+    script.answers = [(401, {}, OUTCOME), (200, {}, PATIENT)]
+    with FhirClient(base, auth=Tokens()) as client:
+        assert client.read("Patient", "1") == PATIENT
+    assert [headers["Authorization"] for _, _, headers in script.seen] == ["Bearer token-0", "Bearer token-1"]
+    script.answers, script.seen[:] = [(401, {}, OUTCOME)], []
+    with FhirClient(base, auth="static") as client, pytest.raises(Unauthorized):
+        client.read("Patient", "1")
+    assert len(script.seen) == 1 and script.seen[0][2]["Authorization"] == "Bearer static"
+
+
+def test_a_next_link_to_another_host_is_refused(scripted):
+    base, script = scripted
+    page = {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": PATIENT}],
+            "link": [{"relation": "next", "url": "http://attacker.example/fhir/Patient?page=2"}]}
+    script.answers = [(200, {}, page)]
+    with FhirClient(base, auth="secret") as client:
+        pages = client.resources("Patient").pages()
+        assert next(pages) == page
+        with pytest.raises(UnsafeURLError):
+            next(pages)
+    assert len(script.seen) == 1
