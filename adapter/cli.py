@@ -175,6 +175,100 @@ def db_upgrade() -> None:
     click.echo(f"database at revision {current_revision(engine)}")
 
 
+# --- exchange with any FHIR R4 server (adapter.client; no Services, no database) ------------------------------
+
+@main.command()
+@click.option("--to", "base_url", required=True, help="FHIR base URL of the receiving server.")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--batch-size", default=100, show_default=True, type=click.IntRange(min=1),
+              help="Resources per transaction Bundle.")
+def push(base_url: str, paths: tuple[str, ...], batch_size: int) -> None:
+    """Upload FHIR JSON resources, Bundles and NDJSON to BASE_URL as transactions, referenced resources first.
+
+    Prints what was rejected with the server's OperationOutcome; exit 1 if anything was.
+    """
+    from adapter.client import FhirClient, FileFormatError, read_items
+    from adapter.client import push as push_items
+
+    try:
+        items = read_items([Path(p) for p in paths])
+    except FileFormatError as exc:
+        raise click.ClickException(str(exc)) from exc
+    with FhirClient(base_url) as client, click.progressbar(length=len(items), label="pushing",
+                                                           file=sys.stderr) as bar:
+        report = _client_call(lambda: push_items(client, items, batch_size=batch_size, progress=bar.update))
+    _print_push(report)
+    if not report.ok:
+        sys.exit(1)
+
+
+def _print_push(report) -> None:
+    for rejected in report.rejected:
+        click.echo(f"  rejected {rejected.item.key} ({rejected.item.source}): {rejected.reason}")
+    click.echo(f"{len(report.accepted)} accepted, {len(report.rejected)} rejected")
+
+
+@main.command()
+@click.option("--from", "base_url", required=True, help="FHIR base URL to search.")
+@click.option("--query", "queries", required=True, multiple=True,
+              help="A search relative to the base, e.g. 'CarePlan?status=active' (repeatable).")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder for <Type>.ndjson.")
+def pull(base_url: str, queries: tuple[str, ...], out_dir: str) -> None:
+    """Run searches against BASE_URL, following every page, into one NDJSON file per resource type."""
+    from adapter.client import FhirClient
+    from adapter.client import pull as pull_queries
+
+    with FhirClient(base_url) as client:
+        counts = _client_call(lambda: pull_queries(client, queries, Path(out_dir)))
+    for resource_type, count in sorted(counts.items()):
+        click.echo(f"{count:8d}  {Path(out_dir) / (resource_type + '.ndjson')}")
+    click.echo(f"pulled {sum(counts.values())} resources")
+
+
+@main.command("sandbox-check")
+@click.option("--base", "base_url", required=True, help="FHIR base URL of the server under test.")
+@click.option("--examples", type=click.Path(exists=True), default=None,
+              help="Resources to round-trip (default: examples/fhir/valid of this checkout).")
+@click.option("--batch-size", default=100, show_default=True, type=click.IntRange(min=1))
+def sandbox_check(base_url: str, examples: str | None, batch_size: int) -> None:
+    """Push our example story to BASE_URL, read each resource back, compare; a pass/fail table per type.
+
+    Exit 1 if any resource is rejected or comes back different (server-assigned meta aside).
+    """
+    from adapter.client import FhirClient, FileFormatError, read_items
+    from adapter.client import sandbox_check as check
+
+    folder = Path(examples) if examples else Path(__file__).resolve().parent.parent / "examples" / "fhir" / "valid"
+    try:
+        items = read_items([folder])
+    except FileFormatError as exc:
+        raise click.ClickException(str(exc)) from exc
+    with FhirClient(base_url) as client, click.progressbar(length=len(items), label="pushing",
+                                                           file=sys.stderr) as bar:
+        report = _client_call(lambda: check(client, items, batch_size=batch_size, progress=bar.update))
+    click.echo(f"{'resource type':<24} {'checked':>7} {'passed':>7}  result")
+    for name, result in sorted(report.types.items()):
+        click.echo(f"{name:<24} {result.checked:>7} {result.passed:>7}  {'PASS' if result.ok else 'FAIL'}")
+    for name, result in sorted(report.types.items()):
+        for resource_id, problem in result.failures[:10]:
+            click.echo(f"  {name}/{resource_id}: {problem}")
+        if len(result.failures) > 10:
+            click.echo(f"  {name}: {len(result.failures) - 10} more failures")
+    click.echo("PASS" if report.ok else "FAIL")
+    if not report.ok:
+        sys.exit(1)
+
+
+def _client_call(action):
+    """Run a client call; a transport failure or refused request becomes a one-line CLI error."""
+    from adapter.client import FhirClientError
+
+    try:
+        return action()
+    except FhirClientError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 def _redact(url: str) -> str:
     """Hide a password in a database URL before printing it."""
     if "@" in url and "://" in url:
