@@ -1,0 +1,119 @@
+"""Shared building blocks of the record mappings: identifiers, periods, references, money and ids.
+
+Every helper is a pure function of its arguments. Ids are deterministic (readable ids from the record's
+business key, as the examples use, or :func:`stable_id` for keys without a readable form), so converting a
+record again gives the same resources and a re-import updates rather than duplicates.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+
+CANONICAL = "https://cmp-adapter.org/fhir"
+CODE_SYSTEM = f"{CANONICAL}/CodeSystem"
+NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, CANONICAL)
+
+V2_0203 = "http://terminology.hl7.org/CodeSystem/v2-0203"
+TERMINOLOGY = "http://terminology.hl7.org/CodeSystem"
+NPI = "http://hl7.org/fhir/sid/us-npi"
+MEDICAID_ID = f"{CANONICAL}/NamingSystem/medicaid-member-id"
+
+
+def profile_url(profile_id: str) -> str:
+    """The canonical URL of one of our StructureDefinitions."""
+    return f"{CANONICAL}/StructureDefinition/{profile_id}"
+
+
+def stable_id(kind: str, *key: str) -> str:
+    """A UUID (v5) over the record kind and its business key: the same key always gives the same id."""
+    return str(uuid.uuid5(NAMESPACE, "|".join((kind, *key))))
+
+
+def resource(resource_type: str, resource_id: str, profile: str, **elements: object) -> dict:
+    """A resource with its id and ``meta.profile`` first, then ``elements`` without the ``None`` ones."""
+    return {"resourceType": resource_type, "id": resource_id, "meta": {"profile": [profile_url(profile)]},
+            **{k: v for k, v in elements.items() if v is not None}}
+
+
+def coding(system: str, code: str, display: str | None = None) -> dict:
+    return {"system": system, "code": code, **({"display": display} if display else {})}
+
+
+def concept(system: str, code: str, display: str | None = None) -> dict:
+    return {"coding": [coding(system, code, display)]}
+
+
+def identifier(system: str, value: str, type_code: str | None = None, type_display: str | None = None) -> dict:
+    """An Identifier, typed with a v2-0203 code when ``type_code`` is given."""
+    typed = {"type": concept(V2_0203, type_code, type_display)} if type_code else {}
+    return {**typed, "system": system, "value": value}
+
+
+def identifier_value(identifiers: list[dict], system: str) -> str | None:
+    """The value of the first identifier of ``system``."""
+    return next((i["value"] for i in identifiers if i.get("system") == system), None)
+
+
+def reference(resource_type: str, resource_id: str, display: str | None = None) -> dict:
+    return {"reference": f"{resource_type}/{resource_id}", **({"display": display} if display else {})}
+
+
+def reference_id(ref: dict, resource_type: str) -> str:
+    """The id of a relative reference ``Type/id``.
+
+    Raises:
+        ValueError: the reference is not to ``resource_type``.
+    """
+    kind, _, rid = ref.get("reference", "").partition("/")
+    if kind != resource_type or not rid:
+        raise ValueError(f"expected a reference to {resource_type}, got {ref.get('reference')!r}")
+    return rid
+
+
+def strip_prefix(value: str, prefix: str) -> str:
+    """``value`` without ``prefix``; the inverse of an id built as ``prefix + key``.
+
+    Raises:
+        ValueError: ``value`` does not start with ``prefix``.
+    """
+    if not value.startswith(prefix):
+        raise ValueError(f"{value!r} does not start with {prefix!r}")
+    return value[len(prefix):]
+
+
+def fhir_date(value: date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def fhir_datetime(value: datetime | None) -> str | None:
+    """An R4 dateTime (seconds always present, offset kept as given)."""
+    return None if value is None else value.isoformat()
+
+
+def period(start: date | datetime | None, end: date | datetime | None = None) -> dict | None:
+    """A Period of dates or datetimes, or ``None`` when both ends are missing."""
+    elements = {k: v.isoformat() for k, v in (("start", start), ("end", end)) if v is not None}
+    return elements or None
+
+
+def parse_date(value: str | None) -> date | None:
+    return None if value is None else date.fromisoformat(value)
+
+
+def parse_datetime(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+def money(value: Decimal, currency: str = "USD") -> dict:
+    """A Money with the amount as a ``Decimal`` (never a float: ``105.00`` stays ``105.00``)."""
+    return {"value": value, "currency": currency}
+
+
+def parse_money(value: dict) -> Decimal:
+    return Decimal(str(value["value"]))
+
+
+def full_name(given: str, family: str) -> str:
+    return f"{given} {family}"

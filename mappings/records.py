@@ -1,0 +1,24 @@
+"""Base model and field types shared by the flat CMP record models.
+
+Records are what a program system holds: ids, dates, the program's local codes, staff ids. They are
+immutable pydantic v2 models that forbid unknown fields, so a misspelt column is an error, not a silent drop.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, StringConstraints
+
+#: A FHIR id (R4 ``id`` datatype): what record keys become in resource ids.
+Key = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9\-.]{1,48}$")]
+#: A local code of a ConceptMap source system.
+LocalCode = Annotated[str, StringConstraints(pattern=r"^\S+$", max_length=64)]
+#: Free text as FHIR ``string`` wants it: not empty, no leading or trailing whitespace.
+Text = Annotated[str, StringConstraints(pattern=r"^\S(.*\S)?$", max_length=1000)]
+
+
+class Record(BaseModel):
+    """A flat program record: immutable, strict about unknown fields."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)

@@ -1,0 +1,110 @@
+#!/usr/bin/env python3
+"""Write the CMP record examples (``examples/cmp/<kind>.json``) of the story in ``examples/fhir/valid/``.
+
+The records are read back from the FHIR examples with each kind's ``from_fhir``, grouped by record (one
+member's Patient, Coverages and eligibility Observations; one team's Organization and staff; one member's
+EpisodeOfCare and CareTeam). ``tests/unit/test_mappings_examples.py`` then checks the other direction:
+``to_fhir`` of every record gives exactly the FHIR example files.
+
+Usage::
+
+    python scripts/make_cmp_examples.py [--check]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from mappings import KIND_NAMES, kind  # noqa: E402
+
+VALID = REPO / "examples" / "fhir" / "valid"
+OUT = REPO / "examples" / "cmp"
+PROFILE = "https://cmp-adapter.org/fhir/StructureDefinition/"
+
+
+def load_valid() -> dict[str, dict]:
+    """``Type/id`` -> resource of every valid FHIR example."""
+    out = {}
+    for path in sorted(VALID.glob("*.json")):
+        body = json.loads(path.read_text(encoding="utf-8"))
+        out[f"{body['resourceType']}/{body['id']}"] = body
+    return out
+
+
+def profile_of(body: dict) -> str:
+    return body["meta"]["profile"][0].removeprefix(PROFILE)
+
+
+def refers_to(value: dict | None, key: str) -> bool:
+    return bool(value) and value.get("reference") == key
+
+
+def member_groups(valid: dict[str, dict]) -> Iterator[list[dict]]:
+    for key, patient in valid.items():
+        if patient["resourceType"] != "Patient":
+            continue
+        coverages = [r for r in valid.values() if r["resourceType"] == "Coverage" and refers_to(r["beneficiary"], key)]
+        observations = [r for r in valid.values() if r["resourceType"] == "Observation"
+                        and refers_to(r.get("subject"), key)]
+        yield [patient, *coverages, *observations]
+
+
+def team_groups(valid: dict[str, dict]) -> Iterator[list[dict]]:
+    for key, org in valid.items():
+        if org["resourceType"] != "Organization" or profile_of(org) != "cmp-team-organization":
+            continue
+        group = [org]
+        for role in valid.values():
+            if role["resourceType"] == "PractitionerRole" and refers_to(role["organization"], key):
+                group += [valid[role["practitioner"]["reference"]], role]
+        yield group
+
+
+def enrollment_groups(valid: dict[str, dict]) -> Iterator[list[dict]]:
+    for episode in valid.values():
+        if episode["resourceType"] == "EpisodeOfCare":
+            yield [episode, *(valid[t["reference"]] for t in episode.get("team", []))]
+
+
+GROUPS = {"member": member_groups, "team": team_groups, "enrollment": enrollment_groups}
+
+
+def records(kind_name: str, valid: dict[str, dict]) -> list[dict]:
+    module = kind(kind_name)
+    return [module.from_fhir(group).model_dump(mode="json", exclude_none=True)
+            for group in GROUPS[kind_name](valid)]
+
+
+def render(value: object) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="exit 1 when the committed files are stale")
+    args = parser.parse_args(argv)
+    valid = load_valid()
+    stale = []
+    for kind_name in KIND_NAMES:
+        path = OUT / f"{kind_name}.json"
+        text = render(records(kind_name, valid))
+        if args.check:
+            if not path.exists() or path.read_text(encoding="utf-8") != text:
+                stale.append(path)
+        else:
+            OUT.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+    for path in stale:
+        print(f"stale: {path.relative_to(REPO)}", file=sys.stderr)
+    return 1 if stale else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,100 @@
+"""ConceptMaps of the mappings, and the transaction Bundle with its Provenance."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from adapter.validation import Validator
+from mappings import bundle, codes, member
+from mappings.member import Coverage, MemberRecord, Sdmi
+
+RECORD = MemberRecord(
+    member_id="m-9", medicaid_id="MT9", given="Ann", family="Lee", gender="F", birth_date="1980-02-03",
+    coverages=(Coverage(program="CMP", payor_id="mt-medicaid", start="2025-01-01"),),
+    sdmi=Sdmi(assessed_at="2025-05-01T09:00:00-07:00", assessor_id="okafor", sdmi="Y", medical_necessity=True,
+              danger_to_self_or_others=False, loi_area_3="2", loi_area_4="3", able_and_willing=True),
+)
+WHEN = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("map_id", codes.concept_map_ids())
+def test_every_concept_map_has_its_canonical_url_and_reverses(map_id):
+    resource = codes.concept_map(map_id)
+    assert resource["url"] == f"https://cmp-adapter.org/fhir/ConceptMap/{map_id}"
+    assert resource["id"] == map_id
+    table = codes.table(map_id)
+    for local in table.local_codes:
+        assert table.from_fhir(table.to_fhir(local).as_fhir()) == local
+
+
+def test_contact_modes_are_v3_act_codes():
+    table = codes.table("contact-mode")
+    assert table.to_fhir("F").as_fhir() == {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode",
+                                            "code": "AMB", "display": "ambulatory"}
+    assert table.to_fhir("T").code == "VR"
+
+
+def test_an_unmapped_code_is_an_error_naming_code_and_map():
+    with pytest.raises(codes.UnmappedCode) as caught:
+        codes.table("quality-contact-purpose").to_fhir("g")
+    assert "'g'" in str(caught.value)
+    assert caught.value.map_url == "https://cmp-adapter.org/fhir/ConceptMap/quality-contact-purpose"
+    with pytest.raises(codes.UnmappedCode, match="ConceptMap/service-code"):
+        codes.table("service-code").from_fhir({"system": "http://example.org", "code": "H0040"})
+
+
+def test_the_transaction_updates_by_identifier_and_resolves_references_inside():
+    resources = member.to_fhir(RECORD)
+    tx = bundle.transaction(resources, WHEN, "mt-cmp-tracker", "cmp-json")
+    assert tx == bundle.transaction(member.to_fhir(RECORD), WHEN, "mt-cmp-tracker", "cmp-json")
+    assert tx["type"] == "transaction"
+    entries = tx["entry"]
+    patient = entries[0]
+    assert patient["request"] == {
+        "method": "PUT",
+        "url": "Patient?identifier=https://cmp-adapter.org/fhir/NamingSystem/medicaid-member-id|MT9"}
+    assert entries[2]["request"] == {"method": "PUT", "url": "Observation/sdmi-m-9"}
+    full_urls = {e["fullUrl"] for e in entries}
+    coverage = entries[1]["resource"]
+    assert coverage["beneficiary"]["reference"] == patient["fullUrl"]
+    assert coverage["payor"][0]["reference"] == "Organization/mt-medicaid"  # not in the Bundle: unchanged
+    assert resources[1]["beneficiary"]["reference"] == "Patient/m-9"  # the input is not changed
+    provenance = entries[-1]
+    assert provenance["request"] == {"method": "POST", "url": "Provenance"}
+    targets = {t["reference"] for t in provenance["resource"]["target"]}
+    assert targets == full_urls - {provenance["fullUrl"]}
+    agents = [a["type"]["coding"][0]["code"] for a in provenance["resource"]["agent"]]
+    assert agents == ["assembler", "author"]
+    assert provenance["resource"]["entity"][0]["what"]["display"] == "CMP record (cmp-json)"
+
+
+def test_the_bundle_and_provenance_are_valid_r4(definitions):
+    validator = Validator(definitions)
+    tx = bundle.transaction(member.to_fhir(RECORD), WHEN, "mt-cmp-tracker", "cmp-json")
+    problems = [f"{i.expression}: {i.diagnostics}" for i in validator.validate(tx) if i.is_error]
+    assert problems == []
+
+
+def test_mappings_import_nothing_of_the_service():
+    """``mappings/`` is pure (see its README): no adapter, Flask, SQLAlchemy or HTTP imports."""
+    import ast
+    from pathlib import Path
+
+    folder = Path(member.__file__).parent
+    forbidden = ("adapter", "flask", "sqlalchemy", "requests", "socket", "os")
+    for path in folder.glob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else [])
+            for name in names:
+                assert name.split(".")[0] not in forbidden, f"{path.name} imports {name}"
+
+
+def test_the_concept_maps_are_valid_r4(definitions):
+    validator = Validator(definitions)
+    for map_id in codes.concept_map_ids():
+        issues = validator.validate(codes.concept_map(map_id))
+        assert [f"{i.expression}: {i.diagnostics}" for i in issues if i.is_error] == [], map_id

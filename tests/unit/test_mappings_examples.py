@@ -1,0 +1,52 @@
+"""The CMP record examples convert to exactly the FHIR examples; the generated files are not stale."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import simplejson
+
+from mappings import KIND_NAMES, kind
+
+REPO = Path(__file__).resolve().parents[2]
+CMP = REPO / "examples" / "cmp"
+VALID = REPO / "examples" / "fhir" / "valid"
+
+
+def example(resource_type: str, resource_id: str) -> dict:
+    return simplejson.loads((VALID / f"{resource_type}-{resource_id}.json").read_text(encoding="utf-8"),
+                            use_decimal=True)
+
+
+@pytest.mark.parametrize("kind_name", KIND_NAMES)
+def test_cmp_records_give_exactly_the_fhir_examples(kind_name):
+    module = kind(kind_name)
+    records = json.loads((CMP / f"{kind_name}.json").read_text(encoding="utf-8"))
+    assert records
+    for data in records:
+        record = module.MODEL.model_validate(data)
+        for body in module.to_fhir(record):
+            assert body == example(body["resourceType"], body["id"])
+        assert module.from_fhir(module.to_fhir(record)) == record
+
+
+def test_the_examples_cover_the_story():
+    produced = set()
+    for kind_name in KIND_NAMES:
+        module = kind(kind_name)
+        for data in json.loads((CMP / f"{kind_name}.json").read_text(encoding="utf-8")):
+            produced |= {f"{r['resourceType']}-{r['id']}" for r in module.to_fhir(module.MODEL.model_validate(data))}
+    files = {p.stem for p in VALID.glob("*.json")}
+    for prefix in ("Patient-", "Coverage-", "Observation-", "EpisodeOfCare-", "CareTeam-team-"):
+        assert {f for f in files if f.startswith(prefix)} <= produced, prefix
+
+
+@pytest.mark.parametrize("script", ["make_cmp_examples.py", "make_record_schemas.py"])
+def test_generated_files_are_up_to_date(script):
+    result = subprocess.run([sys.executable, str(REPO / "scripts" / script), "--check"], capture_output=True,
+                            text=True, check=False)
+    assert result.returncode == 0, result.stderr
