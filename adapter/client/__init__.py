@@ -14,10 +14,12 @@ names are the public surface::
 """
 
 from adapter.client._auth import BearerAuth, TokenSource
+from adapter.client._bulk import ExportDownload, ExportJob, ExportStatus
 from adapter.client._client import FhirClient
 from adapter.client._config import DEFAULT_TIMEOUT, Retries
 from adapter.client._exceptions import (
     BadRequest,
+    BulkExportError,
     Conflict,
     ConnectError,
     FhirClientError,
@@ -53,9 +55,13 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "BadRequest",
     "BearerAuth",
+    "BulkExportError",
     "CheckReport",
     "Conflict",
     "ConnectError",
+    "ExportDownload",
+    "ExportJob",
+    "ExportStatus",
     "FhirClient",
     "FhirClientError",
     "FileFormatError",

@@ -17,6 +17,7 @@ from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase
 
 from adapter.client._auth import as_auth
+from adapter.client._bulk import NDJSON, ExportJob
 from adapter.client._config import (
     DEFAULT_POOL_SIZE,
     DEFAULT_RETRIES,
@@ -26,13 +27,14 @@ from adapter.client._config import (
     Retries,
 )
 from adapter.client._exceptions import (
+    BulkExportError,
     ConnectError,
     HTTPStatusError,
     RequestTimeout,
     TransportError,
     error_for_status,
 )
-from adapter.client._search import SearchSet, build_url
+from adapter.client._search import SearchSet, build_url, check_origin
 
 Resource = dict[str, Any]
 
@@ -172,6 +174,31 @@ class FhirClient:
                 return error.outcome
             raise
 
+    def export(self, *, group_id: str | None = None, patients: bool = False, types: Iterable[str] = (),
+               since: str | None = None, type_filters: Iterable[str] = (),
+               output_format: str = NDJSON) -> ExportJob:
+        """Kick off a Bulk Data export (``$export``, HL7 Bulk Data Access IG): the job to poll and download.
+
+        System level by default; ``patients=True`` for ``Patient/$export``, ``group_id`` for
+        ``Group/[id]/$export``. ``types`` becomes ``_type``, ``since`` ``_since``, each type filter a
+        ``_typeFilter``.
+
+        Raises:
+            HTTPStatusError: the server refused the kick-off (``outcome`` says why).
+            BulkExportError: it answered without ``202`` and a ``Content-Location``.
+        """
+        path = f"Group/{group_id}/$export" if group_id else ("Patient/$export" if patients else "$export")
+        params = [("_outputFormat", output_format)]
+        params += [("_type", ",".join(types))] if types else []
+        params += [("_since", since)] if since else []
+        params += [("_typeFilter", f) for f in type_filters]
+        response = self.request("GET", path, params=params,
+                                headers={"Prefer": "respond-async", "Accept": FHIR_JSON})
+        location = response.headers.get("Content-Location")
+        if response.status_code != 202 or not location:
+            raise BulkExportError(f"$export kick-off answered {response.status_code} without a Content-Location")
+        return ExportJob(self, check_origin(self.base_url, location))
+
     def resources(self, resource_type: str = "") -> SearchSet:
         """A search on ``resource_type`` (every type when empty): see :class:`SearchSet`."""
         return SearchSet(self, resource_type)
@@ -193,9 +220,12 @@ class FhirClient:
         url = build_url(self.base_url, path, [(k, str(v)) for k, v in params])
         return self._send(method, url, json=json, headers=headers)
 
-    def _send(self, method: str, url: str, *, json: Any = None,
-              headers: Mapping[str, str] | None = None) -> requests.Response:
+    def _send(self, method: str, url: str, *, json: Any = None, headers: Mapping[str, str] | None = None,
+              stream: bool = False, authenticate: bool = True) -> requests.Response:
         """The only place a request goes out and a status becomes an exception (with retries).
+
+        ``stream`` leaves the body unread (large NDJSON downloads); ``authenticate=False`` sends no
+        credentials (a Bulk Data file on storage that says it needs no token).
 
         Raises:
             HTTPStatusError: a subclass per status (see :mod:`adapter.client._exceptions`), with the
@@ -208,8 +238,9 @@ class FhirClient:
         attempt, refreshed = 0, False
         while True:
             try:
-                response = self.session.request(method, url, data=data, headers=all_headers, auth=self.auth,
-                                                timeout=self.timeout)
+                response = self.session.request(method, url, data=data, headers=all_headers,
+                                                auth=self.auth if authenticate else None, timeout=self.timeout,
+                                                stream=stream)
             except requests.Timeout as error:
                 raise RequestTimeout(f"{method} {url}: {error}", request=error.request) from error
             except requests.ConnectionError as error:
@@ -222,7 +253,9 @@ class FhirClient:
                 raise TransportError(f"{method} {url}: {error}", request=error.request) from error
             if response.status_code < 400:
                 return response
-            if response.status_code == 401 and not refreshed and hasattr(self.auth, "invalidate"):
+            if stream:
+                response.content  # noqa: B018  (read the error body: the outcome is in it)
+            if response.status_code == 401 and authenticate and not refreshed and hasattr(self.auth, "invalidate"):
                 refreshed = True
                 if self.auth.invalidate():
                     continue

@@ -7,6 +7,7 @@ The hierarchy::
     │   ├── ConnectError             could not connect (refused, DNS, TLS)
     │   └── RequestTimeout           connect or read took longer than the timeout
     ├── UnsafeURLError               a server-sent link (``next``) points outside the base URL
+    ├── BulkExportError              ``$export`` kick-off without a status URL, or not done in time
     └── HTTPStatusError              the server answered 4xx/5xx; carries ``response``, ``status_code``
         │                            and ``outcome`` (the OperationOutcome it sent, or None)
         ├── BadRequest               400
@@ -55,6 +56,10 @@ class RequestTimeout(TransportError):
 class UnsafeURLError(FhirClientError):
     """A URL the server sent (a paging link) is outside the client's base URL; following it could leak the
     credentials to another host, so the client refuses (fhir-py does the same)."""
+
+
+class BulkExportError(FhirClientError):
+    """A Bulk Data export did not start properly or did not finish in time."""
 
 
 class HTTPStatusError(FhirClientError):

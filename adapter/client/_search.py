@@ -78,6 +78,21 @@ def resolve_link(base_url: str, link: str) -> str:
     return absolute
 
 
+def check_origin(base_url: str, url: str) -> str:
+    """``url`` made absolute against the base, if it is on the base's scheme, host and port.
+
+    For URLs a server hands out that may live outside the FHIR base path (a Bulk Data status URL).
+
+    Raises:
+        UnsafeURLError: it is on another origin.
+    """
+    absolute = urljoin(base_url.rstrip("/") + "/", url)
+    target, root = urlsplit(absolute), urlsplit(base_url)
+    if (target.scheme, target.hostname, target.port) != (root.scheme, root.hostname, root.port):
+        raise UnsafeURLError(f"refusing {url!r}: it is not on the server of {base_url}")
+    return absolute
+
+
 def next_link(bundle: dict[str, Any]) -> str | None:
     return next((link.get("url") for link in bundle.get("link", []) if link.get("relation") == "next"), None)
 

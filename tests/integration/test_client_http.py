@@ -15,6 +15,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from adapter.client import (
+    BulkExportError,
+    ExportStatus,
     FhirClient,
     PreconditionFailed,
     Retries,
@@ -32,7 +34,7 @@ class Script:
     """Answers to give, in order (the last repeats), and the requests seen."""
 
     def __init__(self) -> None:
-        self.answers: list[tuple[int, dict[str, str], dict | None]] = []
+        self.answers: list[tuple[int, dict[str, str], dict | bytes | None]] = []
         self.seen: list[tuple[str, str, dict[str, str]]] = []
 
 
@@ -47,7 +49,7 @@ def scripted() -> Iterator[tuple[str, Script]]:
                 self.rfile.read(length)
             script.seen.append((self.command, self.path, dict(self.headers)))
             status, headers, body = script.answers[min(len(script.seen), len(script.answers)) - 1]
-            data = json.dumps(body).encode() if body is not None else b""
+            data = body if isinstance(body, bytes) else json.dumps(body).encode() if body is not None else b""
             self.send_response(status)
             for name, value in {"Content-Type": "application/fhir+json", **headers}.items():
                 self.send_header(name, value)
@@ -163,3 +165,80 @@ def test_a_next_link_to_another_host_is_refused(scripted):
         with pytest.raises(UnsafeURLError):
             next(pages)
     assert len(script.seen) == 1
+
+
+# --- Bulk Data export, client side (the server is scripted: kick-off, two polls, files) -----------------------
+
+def _export_script(base: str, file_base: str, *, requires_token: bool) -> list:
+    manifest = {"transactionTime": "2026-01-01T00:00:00Z", "request": f"{base}/$export",
+                "requiresAccessToken": requires_token,
+                "output": [{"type": "Patient", "url": f"{file_base}/files/1.ndjson", "count": 2},
+                           {"type": "Patient", "url": f"{file_base}/files/2.ndjson", "count": 1},
+                           {"type": "CarePlan", "url": f"{file_base}/files/3.ndjson", "count": 1}],
+                "error": [{"type": "OperationOutcome", "url": f"{file_base}/files/e.ndjson"}]}
+    ndjson = {"Content-Type": "application/fhir+ndjson"}
+    return [(202, {"Content-Location": f"{base}/bulkstatus/9"}, None),
+            (202, {"X-Progress": "50%", "Retry-After": "3"}, None),
+            (200, {"Content-Type": "application/json"}, manifest),
+            (200, ndjson, b'{"resourceType":"Patient","id":"a"}\n{"resourceType":"Patient","id":"b"}\n'),
+            (200, ndjson, b'{"resourceType":"Patient","id":"c"}'),
+            (200, ndjson, b'{"resourceType":"CarePlan","id":"p"}\n'),
+            (200, ndjson, json.dumps(OUTCOME).encode() + b"\n")]
+
+
+def test_export_kick_off_poll_and_download(scripted, tmp_path):
+    base, script = scripted
+    script.answers = _export_script(base, base.removesuffix("/fhir"), requires_token=True)
+    waits: list[float] = []
+    with FhirClient(base, auth="t0ken", sleep=waits.append) as client:
+        job = client.export(group_id="team-1", types=["Patient", "CarePlan"], since="2025-01-01T00:00:00Z")
+        manifest = job.wait(poll_interval=0.1)
+        download = job.download(manifest, tmp_path)
+    kick_off_method, kick_off_path, kick_off_headers = script.seen[0]
+    assert kick_off_method == "GET"
+    assert kick_off_path.startswith("/fhir/Group/team-1/$export?_outputFormat=application%2Ffhir%2Bndjson")
+    assert "_type=Patient%2CCarePlan" in kick_off_path and "_since=2025-01-01" in kick_off_path
+    assert kick_off_headers["Prefer"] == "respond-async"
+    assert waits == [3.0] and job.status_url == f"{base}/bulkstatus/9"
+    assert download.counts == {"Patient": 3, "CarePlan": 1} and download.errors == 1
+    patients = (tmp_path / "Patient.ndjson").read_text().splitlines()
+    assert [json.loads(line)["id"] for line in patients] == ["a", "b", "c"]
+    assert all(headers.get("Authorization") == "Bearer t0ken" for _, _, headers in script.seen)
+
+
+def test_export_files_that_need_no_token_get_none_and_foreign_ones_needing_it_are_refused(scripted, tmp_path):
+    base, script = scripted
+    origin = base.removesuffix("/fhir")
+    storage = origin.replace("127.0.0.1", "localhost")  # another origin, same scripted server
+    script.answers = _export_script(base, storage, requires_token=False)
+    with FhirClient(base, auth="t0ken", sleep=lambda _: None) as client:
+        job = client.export()
+        job.download(job.wait(), tmp_path)
+    assert script.seen[0][1].startswith("/fhir/$export?")
+    assert [("Authorization" in headers) for _, _, headers in script.seen] == [True] * 3 + [False] * 4
+
+    script.answers, script.seen[:] = _export_script(base, storage, requires_token=True), []
+    with FhirClient(base, auth="t0ken", sleep=lambda _: None) as client:
+        job = client.export(patients=True)
+        with pytest.raises(UnsafeURLError):
+            job.download(job.wait(), tmp_path)
+    assert len(script.seen) == 3  # the token never left for the other origin
+
+
+def test_export_cancel_timeout_and_failure(scripted):
+    base, script = scripted
+    script.answers = [(202, {"Content-Location": "/fhir/bulkstatus/5"}, None), (202, {"X-Progress": "1%"}, None)]
+    with FhirClient(base, sleep=lambda _: None, retries=0) as client:
+        job = client.export()
+        assert job.status() == ExportStatus(False, "1%", None)
+        with pytest.raises(BulkExportError, match="1%"):
+            job.wait(timeout=0)
+        job.cancel()
+        assert script.seen[-1][:2] == ("DELETE", "/fhir/bulkstatus/5")
+        script.answers, script.seen[:] = [(500, {}, OUTCOME)], []
+        with pytest.raises(ServerError) as failed:
+            job.status()
+        assert failed.value.outcome == OUTCOME
+        script.answers = [(200, {}, PATIENT)]
+        with pytest.raises(BulkExportError):
+            client.export()
