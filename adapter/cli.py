@@ -209,17 +209,33 @@ def _print_push(report) -> None:
 
 
 @main.command()
-@click.option("--from", "base_url", required=True, help="FHIR base URL to search.")
-@click.option("--query", "queries", required=True, multiple=True,
+@click.option("--from", "base_url", required=True, help="FHIR base URL to pull from.")
+@click.option("--query", "queries", multiple=True,
               help="A search relative to the base, e.g. 'CarePlan?status=active' (repeatable).")
+@click.option("--export", "bulk", is_flag=True, help="Use Bulk Data $export instead of searches.")
+@click.option("--type", "types", multiple=True, help="With --export: resource types (_type, repeatable).")
+@click.option("--since", default=None, help="With --export: only resources changed since this instant (_since).")
+@click.option("--group", "group_id", default=None, help="With --export: Group/[id]/$export (a team panel).")
+@click.option("--patients", is_flag=True, help="With --export: Patient/$export (patient compartments).")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder for <Type>.ndjson.")
-def pull(base_url: str, queries: tuple[str, ...], out_dir: str) -> None:
-    """Run searches against BASE_URL, following every page, into one NDJSON file per resource type."""
-    from adapter.client import FhirClient
+def pull(base_url: str, queries: tuple[str, ...], bulk: bool, types: tuple[str, ...], since: str | None,
+         group_id: str | None, patients: bool, out_dir: str) -> None:
+    """Pull from BASE_URL into one NDJSON file per resource type: paged searches (--query) or $export."""
+    from adapter.client import FhirClient, pull_export
     from adapter.client import pull as pull_queries
 
+    if bool(queries) == bulk:
+        raise click.UsageError("give either --query (one or more) or --export")
     with FhirClient(base_url) as client:
-        counts = _client_call(lambda: pull_queries(client, queries, Path(out_dir)))
+        if bulk:
+            result = _client_call(lambda: pull_export(
+                client, Path(out_dir), group_id=group_id, patients=patients, types=types, since=since,
+                progress=lambda p: click.echo(f"export in progress{': ' + p if p else ''}", err=True)))
+            counts = result.counts
+            if result.errors:
+                click.echo(f"the server reported {result.errors} errors: {Path(out_dir) / 'errors.ndjson'}")
+        else:
+            counts = _client_call(lambda: pull_queries(client, queries, Path(out_dir)))
     for resource_type, count in sorted(counts.items()):
         click.echo(f"{count:8d}  {Path(out_dir) / (resource_type + '.ndjson')}")
     click.echo(f"pulled {sum(counts.values())} resources")

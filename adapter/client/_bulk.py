@@ -11,6 +11,7 @@ token but lives elsewhere is refused.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -75,11 +76,23 @@ class ExportJob:
             BulkExportError: not done within ``timeout`` seconds.
             HTTPStatusError: the export failed.
         """
+        *_, done = self.polls(poll_interval=poll_interval, timeout=timeout)
+        return done.manifest or {}
+
+    def polls(self, *, poll_interval: float = DEFAULT_POLL_INTERVAL,
+              timeout: float | None = None) -> Iterator[ExportStatus]:
+        """Each poll's status, waiting between them (``Retry-After`` or ``poll_interval``); the last is done.
+
+        Raises:
+            BulkExportError: not done within ``timeout`` seconds.
+            HTTPStatusError: the export failed.
+        """
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             status = self.status()
+            yield status
             if status.done:
-                return status.manifest or {}
+                return
             if deadline is not None and time.monotonic() >= deadline:
                 raise BulkExportError(f"export not complete after {timeout}s ({status.progress or 'no progress'})")
             wait = status.retry_after if status.retry_after is not None else poll_interval

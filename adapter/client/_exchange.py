@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from adapter.client._bulk import DEFAULT_POLL_INTERVAL, ExportDownload
 from adapter.client._client import FhirClient
 from adapter.client._exceptions import HTTPStatusError, outcome_text
 from adapter.client._search import SearchSet, parse_query
@@ -278,6 +279,24 @@ def pull(client: FhirClient, queries: Iterable[str], out_dir: Path) -> dict[str,
         for handle in files.values():
             handle.close()
     return counts
+
+
+def pull_export(client: FhirClient, out_dir: Path, *, group_id: str | None = None, patients: bool = False,
+                types: Iterable[str] = (), since: str | None = None, type_filters: Iterable[str] = (),
+                poll_interval: float = DEFAULT_POLL_INTERVAL, timeout: float | None = None,
+                progress: Callable[[str | None], None] | None = None) -> ExportDownload:
+    """Bulk Data ``$export`` into ``out_dir/<Type>.ndjson``: kick off, poll (reporting ``X-Progress``),
+    download; the alternative to paged search for whole populations.
+
+    Raises:
+        BulkExportError: no status URL, or not done within ``timeout``.
+        HTTPStatusError: the server refused or failed the export.
+    """
+    job = client.export(group_id=group_id, patients=patients, types=types, since=since, type_filters=type_filters)
+    for status in job.polls(poll_interval=poll_interval, timeout=timeout):  # the last one is done
+        if not status.done and progress:
+            progress(status.progress)
+    return job.download(status.manifest or {}, out_dir)
 
 
 # --- sandbox check -------------------------------------------------------------------------------------------

@@ -13,7 +13,9 @@ from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from click.testing import CliRunner
 
+from adapter.cli import main
 from adapter.client import (
     BulkExportError,
     ExportStatus,
@@ -242,3 +244,19 @@ def test_export_cancel_timeout_and_failure(scripted):
         script.answers = [(200, {}, PATIENT)]
         with pytest.raises(BulkExportError):
             client.export()
+
+
+def test_pull_with_export_writes_ndjson_per_type(scripted, tmp_path):
+    base, script = scripted
+    script.answers = _export_script(base, base.removesuffix("/fhir"), requires_token=False)
+    script.answers[1] = (202, {"X-Progress": "50%", "Retry-After": "0"}, None)
+    result = CliRunner().invoke(main, ["pull", "--from", base, "--export", "--group", "team-1", "--type", "Patient",
+                                       "--type", "CarePlan", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "export in progress: 50%" in result.output
+    assert "pulled 4 resources" in result.output and "1 errors" in result.output
+    kick_off = script.seen[0][1]
+    assert kick_off.startswith("/fhir/Group/team-1/$export?") and "_type=Patient%2CCarePlan" in kick_off
+    assert len((tmp_path / "Patient.ndjson").read_text().splitlines()) == 3
+    refused = CliRunner().invoke(main, ["pull", "--from", base, "--out", str(tmp_path)])
+    assert refused.exit_code == 2 and "--query" in refused.output
