@@ -10,7 +10,7 @@ from __future__ import annotations
 from importlib import import_module
 from types import ModuleType
 
-KIND_NAMES = ("member", "team", "enrollment")
+KIND_NAMES = ("member", "team", "enrollment", "treatment_plan", "quality_contact")
 
 
 def kind(name: str) -> ModuleType:

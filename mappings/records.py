@@ -14,6 +14,8 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 Key = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9\-.]{1,48}$")]
 #: A local code of a ConceptMap source system.
 LocalCode = Annotated[str, StringConstraints(pattern=r"^\S+$", max_length=64)]
+#: An absolute URI (an identifier system).
+Uri = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9+.\-]*:\S+$", max_length=255)]
 #: Free text as FHIR ``string`` wants it: not empty, no leading or trailing whitespace.
 Text = Annotated[str, StringConstraints(pattern=r"^\S(.*\S)?$", max_length=1000)]
 

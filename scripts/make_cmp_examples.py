@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -73,7 +73,17 @@ def enrollment_groups(valid: dict[str, dict]) -> Iterator[list[dict]]:
             yield [episode, *(valid[t["reference"]] for t in episode.get("team", []))]
 
 
-GROUPS = {"member": member_groups, "team": team_groups, "enrollment": enrollment_groups}
+def single(resource_type: str, profile: str) -> Callable[[dict[str, dict]], Iterator[list[dict]]]:
+    def groups(valid: dict[str, dict]) -> Iterator[list[dict]]:
+        for body in valid.values():
+            if body["resourceType"] == resource_type and profile_of(body) == profile:
+                yield [body]
+    return groups
+
+
+GROUPS = {"member": member_groups, "team": team_groups, "enrollment": enrollment_groups,
+          "treatment_plan": single("CarePlan", "cmp-treatment-plan"),
+          "quality_contact": single("Encounter", "cmp-quality-contact")}
 
 
 def records(kind_name: str, valid: dict[str, dict]) -> list[dict]:
