@@ -48,6 +48,7 @@ from adapter.client._exchange import (
     pull_export,
     push,
     read_items,
+    read_many,
     sandbox_check,
 )
 from adapter.client._search import SearchSet
@@ -90,5 +91,6 @@ __all__ = [
     "pull_export",
     "push",
     "read_items",
+    "read_many",
     "sandbox_check",
 ]

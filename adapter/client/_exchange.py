@@ -339,11 +339,12 @@ def sandbox_check(client: FhirClient, items: list[Item], *, batch_size: int = 10
         elif accepted.location:
             where[id(accepted.item)] = _target_key(accepted.location)
     rejected = {id(r.item): r.reason for r in report.push.rejected}
+    stored = read_many(client, sorted(set(where.values())), batch_size=batch_size)
     for item in items:
         kind = item.resource["resourceType"]
         result = report.types.setdefault(kind, TypeResult(kind))
         result.checked += 1
-        problem = _round_trip_problem(client, item, where.get(id(item)), rejected.get(id(item)))
+        problem = _round_trip_problem(item, where.get(id(item)), rejected.get(id(item)), stored)
         if problem:
             result.failures.append((item.resource.get("id") or item.source, problem))
         else:
@@ -351,19 +352,51 @@ def sandbox_check(client: FhirClient, items: list[Item], *, batch_size: int = 10
     return report
 
 
-def _round_trip_problem(client: FhirClient, item: Item, key: str | None, rejected: str | None) -> str | None:
+def read_many(client: FhirClient, keys: list[str], *, batch_size: int = 100) -> dict[str, dict[str, Any] | str]:
+    """Read each ``Type/id`` through batch Bundles of ``GET`` entries (one round trip per ``batch_size``, which
+    matters against a remote sandbox); each key maps to the resource or to why it could not be read.
+
+    A server that refuses such a batch gets one read per resource instead.
+    """
+    found: dict[str, dict[str, Any] | str] = {}
+    for start in range(0, len(keys), max(1, batch_size)):
+        chunk = keys[start:start + batch_size]
+        try:
+            response = client.batch([{"request": {"method": "GET", "url": key}} for key in chunk])
+        except HTTPStatusError:
+            found.update((key, _read_one(client, key)) for key in chunk)
+            continue
+        for key, entry in zip(chunk, response.get("entry", []), strict=False):
+            answer = entry.get("response", {})
+            if answer.get("status", "").startswith("2") and isinstance(entry.get("resource"), dict):
+                found[key] = entry["resource"]
+            else:
+                outcome = answer.get("outcome")
+                found[key] = f"{answer.get('status', 'no status')}" + (f": {outcome_text(outcome)}" if outcome else "")
+    return found
+
+
+def _read_one(client: FhirClient, key: str) -> dict[str, Any] | str:
+    kind, _, resource_id = key.partition("/")
+    try:
+        return client.read(kind, resource_id)
+    except HTTPStatusError as error:
+        return str(error)
+
+
+def _round_trip_problem(item: Item, key: str | None, rejected: str | None,
+                        stored: dict[str, dict[str, Any] | str]) -> str | None:
     if rejected is not None:
         return f"rejected on push: {rejected}"
     if key is None:
         return "the server gave no location for it"
-    kind, _, resource_id = key.partition("/")
-    try:
-        stored = client.read(kind, resource_id)
-    except HTTPStatusError as error:
-        return f"read back failed: {error}"
-    differences = compare(item.resource, stored)
-    return "; ".join(differences[:5]) + (f" (+{len(differences) - 5} more)" if len(differences) > 5 else "") \
-        if differences else None
+    resource = stored.get(key, "not read back")
+    if isinstance(resource, str):
+        return f"read back failed: {resource}"
+    differences = compare(item.resource, resource)
+    if len(differences) > 5:
+        differences = [*differences[:5], f"(+{len(differences) - 5} more)"]
+    return "; ".join(differences) or None
 
 
 def compare(sent: dict[str, Any], stored: dict[str, Any]) -> list[str]:

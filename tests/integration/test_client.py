@@ -21,6 +21,7 @@ from adapter.client import (
     PreconditionFailed,
     ResourceGone,
     ResourceNotFound,
+    read_many,
 )
 from tests.integration.live_server import running_server
 
@@ -148,3 +149,11 @@ def test_validate_operation(fhir):
     assert not [i for i in good.get("issue", []) if i["severity"] in ("error", "fatal")]
     bad = fhir.validate({"resourceType": "Patient", "gender": "not-a-gender"})
     assert [i for i in bad["issue"] if i["severity"] in ("error", "fatal")]
+
+
+def test_read_many_uses_a_batch_of_reads_and_reports_the_missing(fhir):
+    patient = fhir.create({"resourceType": "Patient", "name": [{"family": unique()}]})
+    missing = "Patient/no-such-" + unique().lower()
+    found = read_many(fhir, [f"Patient/{patient['id']}", missing], batch_size=10)
+    assert found[f"Patient/{patient['id']}"]["id"] == patient["id"]
+    assert isinstance(found[missing], str) and found[missing].startswith("404")
