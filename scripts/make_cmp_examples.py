@@ -83,7 +83,8 @@ def single(resource_type: str, profile: str) -> Callable[[dict[str, dict]], Iter
 
 GROUPS = {"member": member_groups, "team": team_groups, "enrollment": enrollment_groups,
           "treatment_plan": single("CarePlan", "cmp-treatment-plan"),
-          "quality_contact": single("Encounter", "cmp-quality-contact")}
+          "quality_contact": single("Encounter", "cmp-quality-contact"),
+          "team_meeting": single("Encounter", "cmp-team-meeting")}
 
 
 def records(kind_name: str, valid: dict[str, dict]) -> list[dict]:
