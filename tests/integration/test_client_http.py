@@ -7,7 +7,9 @@ answers; everything else crosses real HTTP as in production.
 from __future__ import annotations
 
 import json
+import socket
 import threading
+import time
 from collections.abc import Iterator
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -18,9 +20,11 @@ from click.testing import CliRunner
 from adapter.cli import main
 from adapter.client import (
     BulkExportError,
+    ConnectError,
     ExportStatus,
     FhirClient,
     PreconditionFailed,
+    RequestTimeout,
     Retries,
     ServerError,
     TooManyRequests,
@@ -51,13 +55,18 @@ def scripted() -> Iterator[tuple[str, Script]]:
                 self.rfile.read(length)
             script.seen.append((self.command, self.path, dict(self.headers)))
             status, headers, body = script.answers[min(len(script.seen), len(script.answers)) - 1]
+            if "X-Delay" in headers:
+                time.sleep(float(headers["X-Delay"]))
             data = body if isinstance(body, bytes) else json.dumps(body).encode() if body is not None else b""
-            self.send_response(status)
-            for name, value in {"Content-Type": "application/fhir+json", **headers}.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            try:
+                self.send_response(status)
+                for name, value in {"Content-Type": "application/fhir+json", **headers}.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client gave up (the timeout test)
 
         do_GET = do_POST = do_PUT = do_DELETE = _answer
 
@@ -154,6 +163,25 @@ def test_bearer_token_from_a_refreshing_source(scripted):
     with FhirClient(base, auth="static") as client, pytest.raises(Unauthorized):
         client.read("Patient", "1")
     assert len(script.seen) == 1 and script.seen[0][2]["Authorization"] == "Bearer static"
+
+
+def test_a_slow_answer_times_out_and_a_refused_connection_is_retried_then_raised(scripted):
+    base, script = scripted
+    script.answers = [(200, {"X-Delay": "1"}, PATIENT)]
+    with FhirClient(base, timeout=(1, 0.2)) as client, pytest.raises(RequestTimeout) as slow:
+        client.read("Patient", "1")
+    assert slow.value.request.method == "GET" and len(script.seen) == 1
+
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    waits: list[float] = []
+    with FhirClient(f"http://127.0.0.1:{port}/fhir", sleep=waits.append) as client, pytest.raises(ConnectError):
+        client.read("Patient", "1")
+    assert waits == [0.5, 1.0, 2.0]
+    with FhirClient(f"http://127.0.0.1:{port}/fhir", sleep=waits.append) as client, pytest.raises(ConnectError):
+        client.create({"resourceType": "Patient"})  # a POST is not retried: it may have been received
+    assert len(waits) == 3
 
 
 def test_a_next_link_to_another_host_is_refused(scripted):
