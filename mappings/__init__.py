@@ -10,7 +10,7 @@ from __future__ import annotations
 from importlib import import_module
 from types import ModuleType
 
-KIND_NAMES = ("member", "team", "enrollment", "treatment_plan", "quality_contact", "team_meeting")
+KIND_NAMES = ("member", "team", "enrollment", "treatment_plan", "quality_contact", "team_meeting", "claim")
 
 
 def kind(name: str) -> ModuleType:

@@ -19,6 +19,8 @@ import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import simplejson
+
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
@@ -33,7 +35,7 @@ def load_valid() -> dict[str, dict]:
     """``Type/id`` -> resource of every valid FHIR example."""
     out = {}
     for path in sorted(VALID.glob("*.json")):
-        body = json.loads(path.read_text(encoding="utf-8"))
+        body = simplejson.loads(path.read_text(encoding="utf-8"), use_decimal=True)
         out[f"{body['resourceType']}/{body['id']}"] = body
     return out
 
@@ -84,7 +86,9 @@ def single(resource_type: str, profile: str) -> Callable[[dict[str, dict]], Iter
 GROUPS = {"member": member_groups, "team": team_groups, "enrollment": enrollment_groups,
           "treatment_plan": single("CarePlan", "cmp-treatment-plan"),
           "quality_contact": single("Encounter", "cmp-quality-contact"),
-          "team_meeting": single("Encounter", "cmp-team-meeting")}
+          "team_meeting": single("Encounter", "cmp-team-meeting"),
+          "claim": lambda valid: (group for profile in ("cmp-claim", "care-management-fee-claim")
+                                  for group in single("Claim", profile)(valid))}
 
 
 def records(kind_name: str, valid: dict[str, dict]) -> list[dict]:
