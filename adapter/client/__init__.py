@@ -15,7 +15,7 @@ names are the public surface::
 
 from adapter.client._auth import BearerAuth, TokenSource
 from adapter.client._bulk import ExportDownload, ExportJob, ExportStatus
-from adapter.client._client import FhirClient
+from adapter.client._client import FhirClient, ResourceLike, ResourceModel, as_resource
 from adapter.client._config import DEFAULT_TIMEOUT, Retries
 from adapter.client._exceptions import (
     BadRequest,
@@ -75,6 +75,8 @@ __all__ = [
     "PushReport",
     "RequestTimeout",
     "ResourceGone",
+    "ResourceLike",
+    "ResourceModel",
     "ResourceNotFound",
     "Retries",
     "SearchSet",
@@ -85,6 +87,7 @@ __all__ = [
     "Unauthorized",
     "UnprocessableEntity",
     "UnsafeURLError",
+    "as_resource",
     "compare",
     "dependency_order",
     "pull",

@@ -10,7 +10,7 @@ import email.utils
 import json as jsonlib
 import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -37,6 +37,33 @@ from adapter.client._exceptions import (
 from adapter.client._search import SearchSet, build_url, check_origin
 
 Resource = dict[str, Any]
+
+
+class ResourceModel(Protocol):
+    """A typed resource model (pydantic, e.g. ``fhir.resources``): anything that dumps to FHIR JSON."""
+
+    def model_dump(self, *, mode: str, by_alias: bool, exclude_none: bool) -> dict[str, Any]: ...
+
+
+ResourceLike = Mapping[str, Any] | ResourceModel
+"""What the write methods accept: a dict with ``resourceType`` (and ``id`` for update), or a model."""
+
+
+def as_resource(resource: ResourceLike) -> Resource:
+    """``resource`` as a FHIR JSON dict (the client always answers with dicts).
+
+    Raises:
+        TypeError: it is neither a mapping with ``resourceType`` nor a model.
+    """
+    if isinstance(resource, Mapping):
+        value = dict(resource)
+    elif callable(getattr(resource, "model_dump", None)):
+        value = resource.model_dump(mode="json", by_alias=True, exclude_none=True)
+    else:
+        raise TypeError(f"not a FHIR resource: {type(resource).__name__}")
+    if "resourceType" not in value:
+        raise TypeError("a FHIR resource needs a resourceType")
+    return value
 
 
 class FhirClient:
@@ -99,16 +126,17 @@ class FhirClient:
         """``GET [base]/Type/id/_history/vid``."""
         return self.get(f"{resource_type}/{resource_id}/_history/{version_id}")
 
-    def create(self, resource: Resource) -> Resource:
+    def create(self, resource: ResourceLike) -> Resource:
         """``POST [base]/Type``: the stored resource, with the id and ``meta`` the server gave it.
 
         Raises:
             UnprocessableEntity: the server found the resource invalid (``outcome`` says why).
         """
+        resource = as_resource(resource)
         response = self.request("POST", resource["resourceType"], json=resource, headers=_prefer_representation())
         return _resource_of(response, resource)
 
-    def conditional_create(self, resource: Resource, criteria: str | Mapping[str, Any]) -> tuple[Resource, bool]:
+    def conditional_create(self, resource: ResourceLike, criteria: str | Mapping[str, Any]) -> tuple[Resource, bool]:
         """``POST`` with ``If-None-Exist: criteria``: ``(resource, created)``.
 
         When a resource matches the criteria (e.g. ``identifier=http://x|42``) the server creates nothing
@@ -117,12 +145,13 @@ class FhirClient:
         Raises:
             PreconditionFailed: several resources match.
         """
+        resource = as_resource(resource)
         query = criteria if isinstance(criteria, str) else build_url("", "", criteria.items()).lstrip("?")
         response = self.request("POST", resource["resourceType"], json=resource,
                                 headers={**_prefer_representation(), "If-None-Exist": query})
         return _resource_of(response, resource), response.status_code == 201
 
-    def update(self, resource: Resource, *, if_match: str | bool | None = None) -> Resource:
+    def update(self, resource: ResourceLike, *, if_match: str | bool | None = None) -> Resource:
         """``PUT [base]/Type/id``; with ``if_match`` only if the stored version is still that one.
 
         ``if_match`` is a version id (``"2"``), an ETag (``W/"2"``), or True for the resource's own
@@ -132,6 +161,7 @@ class FhirClient:
             PreconditionFailed: (412) the resource changed since that version.
             Conflict: (409) some servers say so instead of 412.
         """
+        resource = as_resource(resource)
         headers = _prefer_representation()
         if if_match is True:
             if_match = resource.get("meta", {}).get("versionId")
@@ -157,12 +187,13 @@ class FhirClient:
         """``POST [base]`` a batch Bundle: each entry on its own; look at each ``entry.response.status``."""
         return self.request("POST", "", json=_bundle("batch", entries)).json()
 
-    def validate(self, resource: Resource, *, profile: str | None = None, mode: str | None = None) -> Resource:
+    def validate(self, resource: ResourceLike, *, profile: str | None = None, mode: str | None = None) -> Resource:
         """``POST [base]/Type/$validate``: the OperationOutcome (whether or not it reports errors).
 
         Servers differ in the status of a failed validation (200, 400, 412 or 422 with the outcome), so
         an outcome in an error response is returned too.
         """
+        resource = as_resource(resource)
         parameters: list[dict[str, Any]] = [{"name": "resource", "resource": resource}]
         parameters += [{"name": "profile", "valueUri": profile}] if profile else []
         parameters += [{"name": "mode", "valueCode": mode}] if mode else []

@@ -157,3 +157,14 @@ def test_read_many_uses_a_batch_of_reads_and_reports_the_missing(fhir):
     found = read_many(fhir, [f"Patient/{patient['id']}", missing], batch_size=10)
     assert found[f"Patient/{patient['id']}"]["id"] == patient["id"]
     assert isinstance(found[missing], str) and found[missing].startswith("404")
+
+
+def test_typed_models_are_accepted_and_dicts_come_back(fhir):
+    from fhir.resources.patient import Patient
+
+    model = Patient(name=[{"family": unique()}], gender="female")
+    created = fhir.create(model)
+    assert isinstance(created, dict) and created["gender"] == "female"
+    assert fhir.validate(Patient(gender="male"))["resourceType"] == "OperationOutcome"
+    with pytest.raises(TypeError):
+        fhir.create(object())
