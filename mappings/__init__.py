@@ -10,7 +10,8 @@ from __future__ import annotations
 from importlib import import_module
 from types import ModuleType
 
-KIND_NAMES = ("member", "team", "enrollment", "treatment_plan", "quality_contact", "team_meeting", "claim")
+KIND_NAMES = ("member", "team", "enrollment", "treatment_plan", "quality_contact", "team_meeting", "claim",
+              "shared_care_plan")
 
 
 def kind(name: str) -> ModuleType:

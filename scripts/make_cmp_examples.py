@@ -75,6 +75,13 @@ def enrollment_groups(valid: dict[str, dict]) -> Iterator[list[dict]]:
             yield [episode, *(valid[t["reference"]] for t in episode.get("team", []))]
 
 
+def shared_plan_groups(valid: dict[str, dict]) -> Iterator[list[dict]]:
+    for plan in valid.values():
+        if plan["resourceType"] == "CarePlan" and profile_of(plan) == "shared-care-plan":
+            parts = [plan["careTeam"][0], *(a["reference"] for a in plan["activity"]), plan["supportingInfo"][0]]
+            yield [*(valid[p["reference"]] for p in parts), plan]
+
+
 def single(resource_type: str, profile: str) -> Callable[[dict[str, dict]], Iterator[list[dict]]]:
     def groups(valid: dict[str, dict]) -> Iterator[list[dict]]:
         for body in valid.values():
@@ -88,7 +95,8 @@ GROUPS = {"member": member_groups, "team": team_groups, "enrollment": enrollment
           "quality_contact": single("Encounter", "cmp-quality-contact"),
           "team_meeting": single("Encounter", "cmp-team-meeting"),
           "claim": lambda valid: (group for profile in ("cmp-claim", "care-management-fee-claim")
-                                  for group in single("Claim", profile)(valid))}
+                                  for group in single("Claim", profile)(valid)),
+          "shared_care_plan": shared_plan_groups}
 
 
 def records(kind_name: str, valid: dict[str, dict]) -> list[dict]:

@@ -42,7 +42,8 @@ def test_the_examples_cover_the_story():
             produced |= {f"{r['resourceType']}-{r['id']}" for r in module.to_fhir(module.MODEL.model_validate(data))}
     files = {p.stem for p in VALID.glob("*.json")}
     for prefix in ("Patient-", "Coverage-", "Observation-", "EpisodeOfCare-", "CareTeam-team-", "CarePlan-itp-",
-                   "Encounter-qc-", "Encounter-tm-", "Claim-"):
+                   "Encounter-qc-", "Encounter-tm-", "Claim-",
+                   "CarePlan-scp-", "CareTeam-sct-", "ServiceRequest-", "QuestionnaireResponse-"):
         assert {f for f in files if f.startswith(prefix)} <= produced, prefix
 
 
