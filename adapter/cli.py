@@ -255,6 +255,8 @@ def sandbox_check(base_url: str, examples: str | None, batch_size: int) -> None:
     from adapter.client import sandbox_check as check
 
     folder = Path(examples) if examples else Path(__file__).resolve().parent.parent / "examples" / "fhir" / "valid"
+    if not folder.is_dir() and not examples:
+        raise click.ClickException(f"no example story at {folder} (an installed package has none): use --examples")
     try:
         items = read_items([folder])
     except FileFormatError as exc:

@@ -155,7 +155,7 @@ class FhirClient:
         """``PUT [base]/Type/id``; with ``if_match`` only if the stored version is still that one.
 
         ``if_match`` is a version id (``"2"``), an ETag (``W/"2"``), or True for the resource's own
-        ``meta.versionId`` (optimistic locking, R4 §3.1.0.5.1 managing resource contention).
+        ``meta.versionId`` (optimistic locking, http://hl7.org/fhir/R4/http.html#concurrency).
 
         Raises:
             PreconditionFailed: (412) the resource changed since that version.

@@ -27,7 +27,7 @@ UNPACKED_BUNDLE_TYPES = frozenset({"transaction", "batch", "collection", "search
 """Bundles whose entries are pushed one by one; a ``document`` or ``message`` Bundle is a resource itself."""
 
 SERVER_META = frozenset({"versionId", "lastUpdated", "source"})
-"""``meta`` elements a server assigns on write (R4 §2.36.0.2 Resource.meta); never compared."""
+"""``meta`` elements a server assigns on write (http://hl7.org/fhir/R4/resource.html#Meta); never compared."""
 
 
 @dataclass

@@ -4,7 +4,7 @@
 :class:`SearchSet`; every call returns a clone with copied parameters, so a base query can be shared and
 refined. Repeatable parameters append (``search(date="ge2024").search(date="lt2025")`` is a range), while
 ``_count`` and ``_sort`` replace. Iterating a search set fetches the first page and follows each Bundle's
-``next`` link (FHIR R4 §3.1.1.3.3 paging, http://hl7.org/fhir/R4/http.html#paging).
+``next`` link (FHIR R4 paging, http://hl7.org/fhir/R4/http.html#paging).
 """
 
 from __future__ import annotations
