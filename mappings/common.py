@@ -1,8 +1,9 @@
 """Shared building blocks of the record mappings: identifiers, periods, references, money and ids.
 
-Every helper is a pure function of its arguments. Ids are deterministic (readable ids from the record's
-business key, as the examples use, or :func:`stable_id` for keys without a readable form), so converting a
-record again gives the same resources and a re-import updates rather than duplicates.
+Every helper is a pure function of its arguments. Ids are deterministic: readable ids from the record's
+business key, as the examples use (``Patient/{member_id}``, ``EpisodeOfCare/enr-{member_id}``), so converting
+a record again gives the same resources and a re-import updates rather than duplicates. :data:`NAMESPACE`
+is the UUID v5 namespace for the ``urn:uuid`` fullUrls of translated Bundles.
 """
 
 from __future__ import annotations
@@ -24,11 +25,6 @@ MEDICAID_ID = f"{CANONICAL}/NamingSystem/medicaid-member-id"
 def profile_url(profile_id: str) -> str:
     """The canonical URL of one of our StructureDefinitions."""
     return f"{CANONICAL}/StructureDefinition/{profile_id}"
-
-
-def stable_id(kind: str, *key: str) -> str:
-    """A UUID (v5) over the record kind and its business key: the same key always gives the same id."""
-    return str(uuid.uuid5(NAMESPACE, "|".join((kind, *key))))
 
 
 def resource(resource_type: str, resource_id: str, profile: str, **elements: object) -> dict:
@@ -81,10 +77,6 @@ def strip_prefix(value: str, prefix: str) -> str:
     if not value.startswith(prefix):
         raise ValueError(f"{value!r} does not start with {prefix!r}")
     return value[len(prefix):]
-
-
-def fhir_date(value: date | None) -> str | None:
-    return None if value is None else value.isoformat()
 
 
 def fhir_datetime(value: datetime | None) -> str | None:
