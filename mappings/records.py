@@ -11,7 +11,9 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
 #: A FHIR id (R4 ``id`` datatype): what record keys become in resource ids.
-Key = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9\-.]{1,48}$")]
+Key = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9\-.]{1,40}$")]
+#: A short key that is one part of a composite id (``sps-{member_id}-{slug}`` stays within 64 characters).
+Slug = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9\-.]{1,19}$")]
 #: A local code of a ConceptMap source system.
 LocalCode = Annotated[str, StringConstraints(pattern=r"^\S+$", max_length=64)]
 #: An absolute URI (an identifier system).

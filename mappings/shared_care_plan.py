@@ -36,7 +36,7 @@ from .common import (
     strip_prefix,
 )
 from .member import COVERAGE_ID_SUFFIX
-from .records import Key, LocalCode, Record, Text
+from .records import Key, LocalCode, Record, Slug, Text
 
 KIND = "shared_care_plan"
 HCPCS = "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"
@@ -51,7 +51,7 @@ XHTML = '<div xmlns="http://www.w3.org/1999/xhtml">{}</div>'
 
 
 class PlanService(Record):
-    slug: Key
+    slug: Slug
     """Names the service within the plan (``ServiceRequest/sps-{member_id}-{slug}``)."""
     service_code: LocalCode | None = None
     """Local service code (``service-code`` ConceptMap -> HCPCS), when the service has one."""

@@ -14,7 +14,7 @@ from adapter.validation import Validator
 from mappings import claim, codes
 from mappings.claim import BilledDay, ClaimRecord
 
-KEYS = st.from_regex(r"[a-z0-9][a-z0-9\-]{0,11}", fullmatch=True)
+KEYS = st.from_regex(r"[a-z0-9][a-z0-9\-]{0,11}", fullmatch=True) | st.from_regex(r"[A-Za-z0-9.\-]{40}", fullmatch=True)
 TEXT = st.from_regex(r"[A-Za-zÀ-ÿ0-9][A-Za-zÀ-ÿ0-9 .,'/-]{0,18}[A-Za-zÀ-ÿ0-9]", fullmatch=True)
 DATES = st.dates(date(2000, 1, 1), date(2090, 12, 1))
 RATES = st.decimals(Decimal("0.00"), Decimal("99999.99"), places=2)

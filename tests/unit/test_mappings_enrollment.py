@@ -13,7 +13,7 @@ from adapter.validation import Validator
 from mappings import codes, enrollment
 from mappings.enrollment import STATUSES, CareTeamMember, EnrollmentRecord
 
-KEYS = st.from_regex(r"[a-z0-9][a-z0-9\-]{0,11}", fullmatch=True)
+KEYS = st.from_regex(r"[a-z0-9][a-z0-9\-]{0,11}", fullmatch=True) | st.from_regex(r"[A-Za-z0-9.\-]{40}", fullmatch=True)
 TEXT = st.from_regex(r"[A-Za-zÀ-ÿ0-9][A-Za-zÀ-ÿ0-9 .,'/-]{0,18}[A-Za-zÀ-ÿ0-9]", fullmatch=True)
 DATES = st.dates(date(1990, 1, 1), date(2100, 12, 31))
 

@@ -14,7 +14,7 @@ from adapter.validation import Validator
 from mappings import codes, shared_care_plan
 from mappings.shared_care_plan import PlanService, SharedCarePlanRecord
 
-KEYS = st.from_regex(r"[a-z0-9][a-z0-9\-]{0,11}", fullmatch=True)
+KEYS = st.from_regex(r"[a-z0-9][a-z0-9\-]{0,11}", fullmatch=True) | st.from_regex(r"[A-Za-z0-9.\-]{40}", fullmatch=True)
 TEXT = st.from_regex(r"[A-Za-zÀ-ÿ0-9<&][A-Za-zÀ-ÿ0-9 .,;'()/&<>-]{0,24}[A-Za-zÀ-ÿ0-9]", fullmatch=True)
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "cmp"
 DATES = st.dates(date(2000, 1, 1), date(2090, 12, 31))
@@ -25,7 +25,8 @@ def local(map_id: str) -> st.SearchStrategy[str]:
     return st.sampled_from(codes.table(map_id).local_codes)
 
 
-services = st.builds(PlanService, slug=KEYS, service_code=st.none() | local("service-code"), text=TEXT,
+SLUGS = st.from_regex(r"[a-z0-9][a-z0-9\-]{0,10}", fullmatch=True) | st.from_regex(r"[a-z0-9.\-]{19}", fullmatch=True)
+services = st.builds(PlanService, slug=SLUGS, service_code=st.none() | local("service-code"), text=TEXT,
                      coordinator=local("service-responsibility"), coverage=local("plan-coverage"))
 
 

@@ -13,7 +13,7 @@ from adapter.validation import Validator
 from mappings import codes, team_meeting
 from mappings.team_meeting import STATUSES, Attendee, TeamMeetingRecord
 
-KEYS = st.from_regex(r"[a-z0-9][a-z0-9\-]{0,11}", fullmatch=True)
+KEYS = st.from_regex(r"[a-z0-9][a-z0-9\-]{0,11}", fullmatch=True) | st.from_regex(r"[A-Za-z0-9.\-]{40}", fullmatch=True)
 TEXT = st.from_regex(r"[A-Za-zÀ-ÿ0-9][A-Za-zÀ-ÿ0-9 .,'/-]{0,18}[A-Za-zÀ-ÿ0-9]", fullmatch=True)
 ZONES = st.sampled_from([timezone(timedelta(hours=h)) for h in (-7, -5, 0, 1)])
 SYSTEMS = st.from_regex(r"https://[a-z]{1,10}\.example\.org/[a-z\-]{1,12}", fullmatch=True)
