@@ -24,6 +24,7 @@ from . import codes
 from .common import (
     TERMINOLOGY,
     concept,
+    ensure_lossless,
     money,
     parse_date,
     parse_money,
@@ -140,6 +141,19 @@ def to_fhir(record: ClaimRecord) -> list[dict]:
 
 
 def from_fhir(resources: list[dict]) -> ClaimRecord:
+    """The record of ``resources``, refused when it could not give them back exactly.
+
+    Raises:
+        LossyConversion: the resources hold something the record cannot carry.
+        ValueError: the resources are not those of one record of this kind.
+        codes.UnmappedCode: a code outside the ConceptMaps.
+    """
+    record = _record(resources)
+    ensure_lossless(resources, to_fhir(record))
+    return record
+
+
+def _record(resources: list[dict]) -> ClaimRecord:
     """The claim record of one ``cmp-claim`` or ``care-management-fee-claim`` Claim.
 
     Raises:

@@ -109,3 +109,75 @@ def parse_money(value: dict) -> Decimal:
 
 def full_name(given: str, family: str) -> str:
     return f"{given} {family}"
+
+
+SERVER_META = ("versionId", "lastUpdated", "source")
+
+
+class LossyConversion(ValueError):
+    """FHIR resources hold something the record cannot carry; converting them would silently drop it."""
+
+    def __init__(self, differences: list[str]) -> None:
+        shown = "; ".join(differences[:10]) + (f"; and {len(differences) - 10} more" if len(differences) > 10 else "")
+        super().__init__(f"the record cannot carry all of the resources: {shown}")
+        self.differences = differences
+
+
+def _comparable(value: object) -> object:
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Decimal(value)
+    return value
+
+
+def differences(given: object, rebuilt: object, path: str) -> list[str]:
+    """Where ``rebuilt`` differs from ``given`` (JSON-like values; numbers compared as decimals)."""
+    if isinstance(given, dict) and isinstance(rebuilt, dict):
+        out = []
+        for key in dict.fromkeys([*given, *rebuilt]):
+            if key not in rebuilt:
+                out.append(f"{path}.{key} is not carried")
+            elif key not in given:
+                out.append(f"{path}.{key} would be added")
+            else:
+                out += differences(given[key], rebuilt[key], f"{path}.{key}")
+        return out
+    if isinstance(given, list) and isinstance(rebuilt, list):
+        pairs = enumerate(zip(given, rebuilt, strict=False))
+        out = [d for i, (a, b) in pairs for d in differences(a, b, f"{path}[{i}]")]
+        if len(given) != len(rebuilt):
+            out.append(f"{path} has {len(given)} items, the record carries {len(rebuilt)}")
+        return out
+    return [] if _comparable(given) == _comparable(rebuilt) else [f"{path}: {given!r} would become {rebuilt!r}"]
+
+
+def ensure_lossless(given: list[dict], rebuilt: list[dict]) -> None:
+    """Check that the resources rebuilt from a record are the given ones (server meta aside).
+
+    This is what makes ``from_fhir`` safe on any input: whatever the record model cannot carry (a second
+    address, another profile in ``meta.profile``, an unknown extension) is reported, never dropped.
+
+    Raises:
+        LossyConversion: with every difference, as ``Type/id.path`` messages.
+    """
+    def key(body: dict) -> str:
+        return f"{body.get('resourceType')}/{body.get('id')}"
+
+    def strip(body: dict) -> dict:
+        meta = {k: v for k, v in body.get("meta", {}).items() if k not in SERVER_META}
+        return {k: v for k, v in body.items() if k != "meta"} | ({"meta": meta} if meta else {})
+
+    rebuilt_by_key = {key(r): strip(r) for r in rebuilt}
+    found = []
+    for body in given:
+        if key(body) not in rebuilt_by_key:
+            found.append(f"{key(body)} is not part of the record")
+            continue
+        mine, theirs = strip(body), rebuilt_by_key.pop(key(body))
+        if "meta" not in mine:
+            theirs.pop("meta", None)  # declaring our profile adds nothing that could be lost
+        found += differences(mine, theirs, key(body))
+    found += [f"{k} is missing from the resources" for k in rebuilt_by_key]
+    if found:
+        raise LossyConversion(found)

@@ -22,6 +22,7 @@ from .common import (
     MEDICAID_ID,
     TERMINOLOGY,
     concept,
+    ensure_lossless,
     fhir_datetime,
     identifier,
     identifier_value,
@@ -193,6 +194,19 @@ def _eligibility(member_id: str, sdmi: Sdmi) -> list[dict]:
 # --- FHIR -> record -----------------------------------------------------------------------------------------
 
 def from_fhir(resources: list[dict]) -> MemberRecord:
+    """The record of ``resources``, refused when it could not give them back exactly.
+
+    Raises:
+        LossyConversion: the resources hold something the record cannot carry.
+        ValueError: the resources are not those of one record of this kind.
+        codes.UnmappedCode: a code outside the ConceptMaps.
+    """
+    record = _record(resources)
+    ensure_lossless(resources, to_fhir(record))
+    return record
+
+
+def _record(resources: list[dict]) -> MemberRecord:
     """The member record of one Patient and its Coverages and eligibility Observations.
 
     Raises:

@@ -19,6 +19,7 @@ from . import codes
 from .common import (
     CODE_SYSTEM,
     concept,
+    ensure_lossless,
     fhir_datetime,
     parse_datetime,
     profile_url,
@@ -90,6 +91,19 @@ def to_fhir(record: QualityContactRecord) -> list[dict]:
 
 
 def from_fhir(resources: list[dict]) -> QualityContactRecord:
+    """The record of ``resources``, refused when it could not give them back exactly.
+
+    Raises:
+        LossyConversion: the resources hold something the record cannot carry.
+        ValueError: the resources are not those of one record of this kind.
+        codes.UnmappedCode: a code outside the ConceptMaps.
+    """
+    record = _record(resources)
+    ensure_lossless(resources, to_fhir(record))
+    return record
+
+
+def _record(resources: list[dict]) -> QualityContactRecord:
     """The contact record of one ``cmp-quality-contact`` Encounter.
 
     Raises:

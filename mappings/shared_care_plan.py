@@ -26,6 +26,7 @@ from .common import (
     CODE_SYSTEM,
     coding,
     concept,
+    ensure_lossless,
     fhir_datetime,
     parse_date,
     parse_datetime,
@@ -223,6 +224,19 @@ def _form(record: SharedCarePlanRecord, lead: dict, program: codes.Coding, lead_
 
 
 def from_fhir(resources: list[dict]) -> SharedCarePlanRecord:
+    """The record of ``resources``, refused when it could not give them back exactly.
+
+    Raises:
+        LossyConversion: the resources hold something the record cannot carry.
+        ValueError: the resources are not those of one record of this kind.
+        codes.UnmappedCode: a code outside the ConceptMaps.
+    """
+    record = _record(resources)
+    ensure_lossless(resources, to_fhir(record))
+    return record
+
+
+def _record(resources: list[dict]) -> SharedCarePlanRecord:
     """The shared care plan record of one CarePlan with its CareTeam, ServiceRequests and form response.
 
     Raises:

@@ -18,6 +18,7 @@ from .common import (
     TERMINOLOGY,
     V2_0203,
     concept,
+    ensure_lossless,
     full_name,
     identifier,
     identifier_value,
@@ -109,6 +110,19 @@ def _staff(team_id: str, person: Staff) -> list[dict]:
 
 
 def from_fhir(resources: list[dict]) -> TeamRecord:
+    """The record of ``resources``, refused when it could not give them back exactly.
+
+    Raises:
+        LossyConversion: the resources hold something the record cannot carry.
+        ValueError: the resources are not those of one record of this kind.
+        codes.UnmappedCode: a code outside the ConceptMaps.
+    """
+    record = _record(resources)
+    ensure_lossless(resources, to_fhir(record))
+    return record
+
+
+def _record(resources: list[dict]) -> TeamRecord:
     """The team record of one team Organization with its Practitioners and PractitionerRoles.
 
     Raises:

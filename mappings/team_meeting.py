@@ -14,7 +14,17 @@ from typing import Annotated
 from pydantic import AwareDatetime, Field
 
 from . import codes
-from .common import CODE_SYSTEM, concept, fhir_datetime, parse_datetime, reference, reference_id, resource, strip_prefix
+from .common import (
+    CODE_SYSTEM,
+    concept,
+    ensure_lossless,
+    fhir_datetime,
+    parse_datetime,
+    reference,
+    reference_id,
+    resource,
+    strip_prefix,
+)
 from .records import Key, LocalCode, Record, Text, Uri
 
 KIND = "team_meeting"
@@ -74,6 +84,19 @@ def to_fhir(record: TeamMeetingRecord) -> list[dict]:
 
 
 def from_fhir(resources: list[dict]) -> TeamMeetingRecord:
+    """The record of ``resources``, refused when it could not give them back exactly.
+
+    Raises:
+        LossyConversion: the resources hold something the record cannot carry.
+        ValueError: the resources are not those of one record of this kind.
+        codes.UnmappedCode: a code outside the ConceptMaps.
+    """
+    record = _record(resources)
+    ensure_lossless(resources, to_fhir(record))
+    return record
+
+
+def _record(resources: list[dict]) -> TeamMeetingRecord:
     """The meeting record of one ``cmp-team-meeting`` Encounter.
 
     Raises:

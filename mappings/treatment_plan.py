@@ -17,7 +17,7 @@ from typing import Annotated
 from pydantic import Field
 
 from . import codes
-from .common import CODE_SYSTEM, concept, parse_date, reference, reference_id, resource, strip_prefix
+from .common import CODE_SYSTEM, concept, ensure_lossless, parse_date, reference, reference_id, resource, strip_prefix
 from .records import Key, LocalCode, Record, Text
 
 KIND = "treatment_plan"
@@ -76,6 +76,19 @@ def to_fhir(record: TreatmentPlanRecord) -> list[dict]:
 
 
 def from_fhir(resources: list[dict]) -> TreatmentPlanRecord:
+    """The record of ``resources``, refused when it could not give them back exactly.
+
+    Raises:
+        LossyConversion: the resources hold something the record cannot carry.
+        ValueError: the resources are not those of one record of this kind.
+        codes.UnmappedCode: a code outside the ConceptMaps.
+    """
+    record = _record(resources)
+    ensure_lossless(resources, to_fhir(record))
+    return record
+
+
+def _record(resources: list[dict]) -> TreatmentPlanRecord:
     """The ITP record of one ``cmp-treatment-plan`` CarePlan.
 
     Raises:

@@ -98,3 +98,40 @@ def test_the_concept_maps_are_valid_r4(definitions):
     for map_id in codes.concept_map_ids():
         issues = validator.validate(codes.concept_map(map_id))
         assert [f"{i.expression}: {i.diagnostics}" for i in issues if i.is_error] == [], map_id
+
+
+def test_from_fhir_refuses_what_a_record_cannot_carry():
+    """Nothing is silently dropped: a second address, an unknown extension or another profile is an error."""
+    import copy
+
+    from mappings.common import LossyConversion
+
+    resources = member.to_fhir(RECORD.model_copy(update={"address": member.Address(
+        line="1 Main", city="Helena", state="MT", postal_code="59601")}))
+    patient = copy.deepcopy(resources[0])
+    patient["address"].append({**patient["address"][0], "use": "old"})
+    patient["extension"] = [{"url": "https://example.org/x", "valueString": "y"}]
+    patient["meta"]["profile"].append("http://hl7.org/fhir/us/core/StructureDefinition/us-core-patient")
+    with pytest.raises(LossyConversion) as caught:
+        member.from_fhir([patient, *resources[1:]])
+    assert set(caught.value.differences) == {
+        "Patient/m-9.meta.profile has 2 items, the record carries 1",
+        "Patient/m-9.extension is not carried",
+        "Patient/m-9.address has 2 items, the record carries 1",
+    }
+
+
+def test_from_fhir_accepts_server_meta_and_missing_profiles_and_float_money():
+    from decimal import Decimal
+
+    from mappings import claim
+
+    record = claim.ClaimRecord(claim_id="c", kind="care-management-fee", member_id="m", coverage_id="c", payer_id="p",
+                               provider_id="s", period_start="2026-01-01", period_end="2026-01-31",
+                               created="2026-02-01", service_code="CM-FEE", rate=Decimal("10.10"))
+    (body,) = claim.to_fhir(record)
+    meta = {"versionId": "2", "lastUpdated": "2026-02-01T00:00:00Z", "profile": body["meta"]["profile"]}
+    sent = {**body, "meta": meta, "total": {"value": 10.1, "currency": "USD"}}
+    assert claim.from_fhir([sent]) == record
+    unprofiled = {k: v for k, v in member.to_fhir(RECORD)[0].items() if k != "meta"}
+    assert member.from_fhir([unprofiled]).member_id == "m-9"
