@@ -28,7 +28,7 @@ from .common import (
     resource,
     strip_prefix,
 )
-from .records import Key, LocalCode, Record, Text, Uri
+from .records import Key, LocalCode, Record, StaffRef, Text, Uri
 
 KIND = "quality_contact"
 CONTACT_TYPE = concept(f"{CODE_SYSTEM}/cmp-encounter-type", "quality-contact", "CMP quality contact")
@@ -51,8 +51,8 @@ class QualityContactRecord(Record):
     """``F`` face-to-face or ``T`` telehealth (``contact-mode`` ConceptMap)."""
     start: AwareDatetime
     end: AwareDatetime | None = None
-    staff_id: Key
-    staff_name: Text | None = None
+    staff: Annotated[tuple[StaffRef, ...], Field(min_length=1)]
+    """The staff who made the contact (CMP-QC-1)."""
     purposes: Annotated[tuple[LocalCode, ...], Field(min_length=1)]
     """Purpose letters a-f (``quality-contact-purpose`` ConceptMap)."""
 
@@ -83,7 +83,7 @@ def to_fhir(record: QualityContactRecord) -> list[dict]:
         type=[CONTACT_TYPE],
         subject=reference("Patient", record.member_id, record.member_name),
         episodeOfCare=[reference("EpisodeOfCare", f"enr-{record.member_id}")],
-        participant=[{"individual": reference("PractitionerRole", f"pr-{record.staff_id}", record.staff_name)}],
+        participant=[{"individual": reference("PractitionerRole", f"pr-{s.staff_id}", s.name)} for s in record.staff],
         period={"start": fhir_datetime(record.start),
                 **({"end": fhir_datetime(record.end)} if record.end else {})},
         serviceProvider=reference("Organization", record.team_id, record.team_name),
@@ -115,7 +115,6 @@ def _record(resources: list[dict]) -> QualityContactRecord:
         raise ValueError(f"a quality contact record needs exactly one Encounter, got {len(encounters)}")
     encounter = encounters[0]
     purposes = codes.table("quality-contact-purpose")
-    individual = encounter["participant"][0]["individual"]
     return QualityContactRecord(
         contact_id=encounter["identifier"][0]["value"],
         contact_id_system=encounter["identifier"][0]["system"],
@@ -127,8 +126,8 @@ def _record(resources: list[dict]) -> QualityContactRecord:
         mode=codes.table("contact-mode").from_fhir(encounter["class"]),
         start=parse_datetime(encounter["period"]["start"]),
         end=parse_datetime(encounter["period"].get("end")),
-        staff_id=strip_prefix(reference_id(individual, "PractitionerRole"), "pr-"),
-        staff_name=individual.get("display"),
+        staff=tuple(StaffRef(staff_id=strip_prefix(reference_id(p["individual"], "PractitionerRole"), "pr-"),
+                             name=p["individual"].get("display")) for p in encounter["participant"]),
         purposes=tuple(purposes.from_concept(e["valueCodeableConcept"]) for e in encounter["extension"]
                        if e["url"] == PURPOSE_URL),
     )

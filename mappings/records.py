@@ -26,3 +26,10 @@ class Record(BaseModel):
     """A flat program record: immutable, strict about unknown fields."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+
+
+class StaffRef(Record):
+    """A staff member as records name one: the staff id (``PractitionerRole/pr-{staff_id}``) and the name."""
+
+    staff_id: Key
+    name: Text | None = None

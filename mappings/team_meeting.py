@@ -25,16 +25,11 @@ from .common import (
     resource,
     strip_prefix,
 )
-from .records import Key, LocalCode, Record, Text, Uri
+from .records import Key, LocalCode, Record, StaffRef, Text, Uri
 
 KIND = "team_meeting"
 MEETING_TYPE = concept(f"{CODE_SYSTEM}/cmp-encounter-type", "team-meeting", "CMP team meeting review")
 STATUSES = ("planned", "arrived", "triaged", "in-progress", "onleave", "finished", "cancelled")
-
-
-class Attendee(Record):
-    staff_id: Key
-    name: Text | None = None
 
 
 class TeamMeetingRecord(Record):
@@ -50,7 +45,7 @@ class TeamMeetingRecord(Record):
     """``F`` in person or ``T`` by video (``contact-mode`` ConceptMap)."""
     start: AwareDatetime
     end: AwareDatetime | None = None
-    attendees: Annotated[tuple[Attendee, ...], Field(min_length=2)]
+    attendees: Annotated[tuple[StaffRef, ...], Field(min_length=2)]
     """At least two staff members: a meeting of the team (CMP-TM-1)."""
 
 
@@ -114,6 +109,6 @@ def _record(resources: list[dict]) -> TeamMeetingRecord:
         team_name=encounter["serviceProvider"].get("display"),
         status=encounter["status"], mode=codes.table("contact-mode").from_fhir(encounter["class"]),
         start=parse_datetime(encounter["period"]["start"]), end=parse_datetime(encounter["period"].get("end")),
-        attendees=tuple(Attendee(staff_id=strip_prefix(reference_id(p["individual"], "PractitionerRole"), "pr-"),
+        attendees=tuple(StaffRef(staff_id=strip_prefix(reference_id(p["individual"], "PractitionerRole"), "pr-"),
                                  name=p["individual"].get("display")) for p in encounter["participant"]),
     )

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from adapter.validation import Validator
 from mappings import codes, quality_contact
 from mappings.quality_contact import STATUSES, QualityContactRecord
+from mappings.records import StaffRef
 
 KEYS = st.from_regex(r"[a-z0-9][a-z0-9\-]{0,11}", fullmatch=True) | st.from_regex(r"[A-Za-z0-9.\-]{40}", fullmatch=True)
 TEXT = st.from_regex(r"[A-Za-zÀ-ÿ0-9][A-Za-zÀ-ÿ0-9 .,'/-]{0,18}[A-Za-zÀ-ÿ0-9]", fullmatch=True)
@@ -27,7 +28,9 @@ def contact_records(draw: st.DrawFn) -> QualityContactRecord:
         contact_id=draw(KEYS), contact_id_system=draw(SYSTEMS), member_id=draw(KEYS),
         member_name=draw(st.none() | TEXT), team_id=draw(KEYS), team_name=draw(st.none() | TEXT),
         status=draw(st.sampled_from(STATUSES)), mode=draw(st.sampled_from(codes.table("contact-mode").local_codes)),
-        start=start, end=end, staff_id=draw(KEYS), staff_name=draw(st.none() | TEXT),
+        start=start, end=end,
+        staff=tuple(draw(st.lists(st.builds(StaffRef, staff_id=KEYS, name=st.none() | TEXT), min_size=1, max_size=3,
+                                  unique_by=lambda s: s.staff_id))),
         purposes=tuple(draw(st.lists(st.sampled_from(codes.table("quality-contact-purpose").local_codes),
                                      min_size=1, max_size=6, unique=True))),
     )
@@ -63,7 +66,7 @@ def test_generated_records_give_valid_resources(validator, record):
 def test_face_to_face_and_telehealth_are_amb_and_vr():
     record = QualityContactRecord(contact_id="c1", contact_id_system="https://t.example.org/c", member_id="m",
                                   team_id="t", mode="T", start=datetime(2026, 1, 5, 9, tzinfo=UTC),
-                                  staff_id="s", purposes=("a", "e"))
+                                  staff=(StaffRef(staff_id="s"),), purposes=("a", "e"))
     (encounter,) = quality_contact.to_fhir(record)
     assert encounter["class"]["code"] == "VR"
     assert [e["valueCodeableConcept"]["coding"][0]["code"] for e in encounter["extension"][:2]] == [
@@ -73,6 +76,6 @@ def test_face_to_face_and_telehealth_are_amb_and_vr():
 def test_a_purpose_outside_a_to_f_names_the_concept_map():
     record = QualityContactRecord(contact_id="c1", contact_id_system="https://t.example.org/c", member_id="m",
                                   team_id="t", mode="F", start=datetime(2026, 1, 5, 9, tzinfo=UTC),
-                                  staff_id="s", purposes=("g",))
+                                  staff=(StaffRef(staff_id="s"),), purposes=("g",))
     with pytest.raises(codes.UnmappedCode, match=r"'g'.*ConceptMap/quality-contact-purpose"):
         quality_contact.to_fhir(record)

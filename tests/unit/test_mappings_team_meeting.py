@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from adapter.validation import Validator
 from mappings import codes, team_meeting
-from mappings.team_meeting import STATUSES, Attendee, TeamMeetingRecord
+from mappings.records import StaffRef as Attendee
+from mappings.team_meeting import STATUSES, TeamMeetingRecord
 
 KEYS = st.from_regex(r"[a-z0-9][a-z0-9\-]{0,11}", fullmatch=True) | st.from_regex(r"[A-Za-z0-9.\-]{40}", fullmatch=True)
 TEXT = st.from_regex(r"[A-Za-zÀ-ÿ0-9][A-Za-zÀ-ÿ0-9 .,'/-]{0,18}[A-Za-zÀ-ÿ0-9]", fullmatch=True)
