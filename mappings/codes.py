@@ -126,3 +126,54 @@ def table(map_id: str) -> CodeTable:
         forward[element["code"]] = Coding(group["target"], target["code"], target.get("display"))
         backward[target["code"]] = element["code"]
     return CodeTable(resource["url"], group["source"], group["target"], forward, backward)
+
+
+def table_by_url(url: str) -> CodeTable:
+    """The code table of the ConceptMap with canonical ``url``.
+
+    Raises:
+        KeyError: no ConceptMap of the mappings has that URL.
+    """
+    prefix = f"{CONCEPTMAP_BASE}/"
+    map_id = url.removeprefix(prefix)
+    if not url.startswith(prefix) or map_id not in concept_map_ids():
+        raise KeyError(f"no ConceptMap {url}")
+    return table(map_id)
+
+
+def translate(url: str, code: str, system: str | None = None, reverse: bool = False) -> dict:
+    """The result of ``ConceptMap/$translate`` (R4) for one code, as a Parameters resource.
+
+    Forward, ``code`` is a local code (``system``, when given, must be the map's source); with ``reverse``
+    it is a code of the map's target system and the answer is the local code. An unmapped code is a
+    normal answer (``result`` false with a message), as the operation defines it.
+
+    Raises:
+        KeyError: no ConceptMap with that URL.
+    """
+    codes_table = table_by_url(url)
+    source, target = ((codes_table.target_system, codes_table.source_system) if reverse
+                      else (codes_table.source_system, codes_table.target_system))
+    if system is not None and system != source:
+        return _parameters(False, f"{system} is not the {'target' if reverse else 'source'} system of {url}")
+    try:
+        if reverse:
+            found = Coding(target, codes_table.from_fhir({"system": source, "code": code}))
+        else:
+            found = codes_table.to_fhir(code)
+    except UnmappedCode as error:
+        return _parameters(False, str(error))
+    return _parameters(True, None, {"name": "match", "part": [
+        {"name": "equivalence", "valueCode": "equivalent"},
+        {"name": "concept", "valueCoding": found.as_fhir()},
+        {"name": "source", "valueUri": url},
+    ]})
+
+
+def _parameters(result: bool, message: str | None, match: dict | None = None) -> dict:
+    parameters: list[dict] = [{"name": "result", "valueBoolean": result}]
+    if message:
+        parameters.append({"name": "message", "valueString": message})
+    if match:
+        parameters.append(match)
+    return {"resourceType": "Parameters", "parameter": parameters}

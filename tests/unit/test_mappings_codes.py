@@ -135,3 +135,23 @@ def test_from_fhir_accepts_server_meta_and_missing_profiles_and_float_money():
     assert claim.from_fhir([sent]) == record
     unprofiled = {k: v for k, v in member.to_fhir(RECORD)[0].items() if k != "meta"}
     assert member.from_fhir([unprofiled]).member_id == "m-9"
+
+
+def test_translate_answers_as_the_operation_does(definitions):
+    url = "https://cmp-adapter.org/fhir/ConceptMap/contact-mode"
+    forward = codes.translate(url, "T")
+    assert forward["parameter"][0] == {"name": "result", "valueBoolean": True}
+    assert forward["parameter"][1]["part"][1]["valueCoding"] == {
+        "system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "VR", "display": "virtual"}
+    back = codes.translate(url, "AMB", system="http://terminology.hl7.org/CodeSystem/v3-ActCode", reverse=True)
+    assert back["parameter"][1]["part"][1]["valueCoding"] == {"system": "https://cmp-adapter.org/fhir/local/contact-mode",
+                                                               "code": "F"}
+    missing = codes.translate(url, "X")
+    assert missing["parameter"][0]["valueBoolean"] is False
+    assert "'X'" in missing["parameter"][1]["valueString"]
+    assert codes.translate(url, "F", system="http://example.org")["parameter"][0]["valueBoolean"] is False
+    validator = Validator(definitions)
+    for answer in (forward, back, missing):
+        assert [i for i in validator.validate(answer) if i.is_error] == []
+    with pytest.raises(KeyError):
+        codes.translate("https://cmp-adapter.org/fhir/ConceptMap/nope", "F")
