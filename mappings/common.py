@@ -79,11 +79,6 @@ def strip_prefix(value: str, prefix: str) -> str:
     return value[len(prefix):]
 
 
-def fhir_datetime(value: datetime | None) -> str | None:
-    """An R4 dateTime (seconds always present, offset kept as given)."""
-    return None if value is None else value.isoformat()
-
-
 def period(start: date | datetime | None, end: date | datetime | None = None) -> dict | None:
     """A Period of dates or datetimes, or ``None`` when both ends are missing."""
     elements = {k: v.isoformat() for k, v in (("start", start), ("end", end)) if v is not None}
@@ -92,10 +87,6 @@ def period(start: date | datetime | None, end: date | datetime | None = None) ->
 
 def parse_date(value: str | None) -> date | None:
     return None if value is None else date.fromisoformat(value)
-
-
-def parse_datetime(value: str | None) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(value)
 
 
 def money(value: Decimal, currency: str = "USD") -> dict:

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 from datetime import date
 
-from pydantic import AwareDatetime
-
 from . import codes
 from .common import (
     CODE_SYSTEM,
@@ -23,17 +21,15 @@ from .common import (
     TERMINOLOGY,
     concept,
     ensure_lossless,
-    fhir_datetime,
     identifier,
     identifier_value,
     parse_date,
-    parse_datetime,
     reference,
     reference_id,
     resource,
     strip_prefix,
 )
-from .records import Key, LocalCode, Record, Text
+from .records import DateTime, Key, LocalCode, Record, Text
 
 KIND = "member"
 MRN_SYSTEM = "https://example.org/mrn"
@@ -68,7 +64,7 @@ class Coverage(Record):
 class Sdmi(Record):
     """The SDMI determination with the LOI ratings and the CMP medical-necessity answers."""
 
-    assessed_at: AwareDatetime
+    assessed_at: DateTime
     assessor_id: Key
     assessor_name: Text | None = None
     sdmi: LocalCode
@@ -162,7 +158,7 @@ def _coverage(record: MemberRecord, coverage: Coverage) -> dict:
 
 def _eligibility(member_id: str, sdmi: Sdmi) -> list[dict]:
     levels = codes.table("loi-level")
-    when = fhir_datetime(sdmi.assessed_at)
+    when = sdmi.assessed_at
     performer = [reference("PractitionerRole", f"pr-{sdmi.assessor_id}", sdmi.assessor_name)]
     ratings = {"area-3": sdmi.loi_area_3, "area-4": sdmi.loi_area_4}
     out = [resource(
@@ -258,7 +254,7 @@ def _sdmi_record(member_id: str, observations: dict[str, dict]) -> Sdmi | None:
     components = {c["code"]["coding"][0]["code"]: c for c in determination["component"]}
     performer = determination["performer"][0]
     return Sdmi(
-        assessed_at=parse_datetime(determination["effectiveDateTime"]),
+        assessed_at=determination["effectiveDateTime"],
         assessor_id=strip_prefix(reference_id(performer, "PractitionerRole"), "pr-"),
         assessor_name=performer.get("display"),
         sdmi=codes.table("sdmi-status").from_concept(determination["valueCodeableConcept"]),

@@ -13,22 +13,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
 from . import codes
 from .common import (
     CODE_SYSTEM,
     concept,
     ensure_lossless,
-    fhir_datetime,
-    parse_datetime,
     profile_url,
     reference,
     reference_id,
     resource,
     strip_prefix,
 )
-from .records import Key, LocalCode, Record, StaffRef, Text, Uri
+from .records import DateTime, Key, LocalCode, Record, StaffRef, Text, Uri
 
 KIND = "quality_contact"
 CONTACT_TYPE = concept(f"{CODE_SYSTEM}/cmp-encounter-type", "quality-contact", "CMP quality contact")
@@ -49,8 +47,8 @@ class QualityContactRecord(Record):
     status: LocalCode = "finished"
     mode: LocalCode
     """``F`` face-to-face or ``T`` telehealth (``contact-mode`` ConceptMap)."""
-    start: AwareDatetime
-    end: AwareDatetime | None = None
+    start: DateTime
+    end: DateTime | None = None
     staff: Annotated[tuple[StaffRef, ...], Field(min_length=1)]
     """The staff who made the contact (CMP-QC-1)."""
     purposes: Annotated[tuple[LocalCode, ...], Field(min_length=1)]
@@ -84,8 +82,8 @@ def to_fhir(record: QualityContactRecord) -> list[dict]:
         subject=reference("Patient", record.member_id, record.member_name),
         episodeOfCare=[reference("EpisodeOfCare", f"enr-{record.member_id}")],
         participant=[{"individual": reference("PractitionerRole", f"pr-{s.staff_id}", s.name)} for s in record.staff],
-        period={"start": fhir_datetime(record.start),
-                **({"end": fhir_datetime(record.end)} if record.end else {})},
+        period={"start": record.start,
+                **({"end": record.end} if record.end else {})},
         serviceProvider=reference("Organization", record.team_id, record.team_name),
     )]
 
@@ -124,8 +122,8 @@ def _record(resources: list[dict]) -> QualityContactRecord:
         team_name=encounter["serviceProvider"].get("display"),
         status=encounter["status"],
         mode=codes.table("contact-mode").from_fhir(encounter["class"]),
-        start=parse_datetime(encounter["period"]["start"]),
-        end=parse_datetime(encounter["period"].get("end")),
+        start=encounter["period"]["start"],
+        end=encounter["period"].get("end"),
         staff=tuple(StaffRef(staff_id=strip_prefix(reference_id(p["individual"], "PractitionerRole"), "pr-"),
                              name=p["individual"].get("display")) for p in encounter["participant"]),
         purposes=tuple(purposes.from_concept(e["valueCodeableConcept"]) for e in encounter["extension"]

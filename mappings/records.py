@@ -6,9 +6,10 @@ immutable pydantic v2 models that forbid unknown fields, so a misspelt column is
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, StringConstraints
 
 #: A FHIR id (R4 ``id`` datatype): what record keys become in resource ids.
 Key = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9\-.]{1,40}$")]
@@ -18,6 +19,24 @@ Slug = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9\-.]{1,19}$")]
 LocalCode = Annotated[str, StringConstraints(pattern=r"^\S+$", max_length=64)]
 #: An absolute URI (an identifier system).
 Uri = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9+.\-]*:\S+$", max_length=255)]
+#: An R4 dateTime to the second with its offset, kept as written (``Z`` stays ``Z``, ``.5`` stays ``.5``): a
+#: record that went through FHIR and back is the same text. ``datetime`` values are accepted and written in
+#: ISO 8601.
+DATETIME_PATTERN = (r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,9})?"
+                    r"(Z|[+-]((0\d|1[0-3]):[0-5]\d|14:00))$")
+
+
+def _from_datetime(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) and value.tzinfo is not None else value
+
+
+def _real_instant(value: str) -> str:
+    datetime.fromisoformat(value)  # the pattern lets 2026-02-30 through; this does not
+    return value
+
+
+DateTime = Annotated[str, BeforeValidator(_from_datetime), StringConstraints(pattern=DATETIME_PATTERN),
+                     AfterValidator(_real_instant)]
 #: Free text as FHIR ``string`` wants it: not empty, no leading or trailing whitespace.
 Text = Annotated[str, StringConstraints(pattern=r"^\S(.*\S)?$", max_length=1000)]
 

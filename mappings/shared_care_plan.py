@@ -18,7 +18,7 @@ import html
 from datetime import date
 from typing import Annotated
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
 from . import codes
 from .common import (
@@ -27,9 +27,7 @@ from .common import (
     coding,
     concept,
     ensure_lossless,
-    fhir_datetime,
     parse_date,
-    parse_datetime,
     profile_url,
     reference,
     reference_id,
@@ -37,7 +35,7 @@ from .common import (
     strip_prefix,
 )
 from .member import COVERAGE_ID_SUFFIX
-from .records import Key, LocalCode, Record, Slug, Text
+from .records import DateTime, Key, LocalCode, Record, Slug, Text
 
 KIND = "shared_care_plan"
 HCPCS = "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"
@@ -83,7 +81,7 @@ class SharedCarePlanRecord(Record):
     basis_text: Text
     start: date
     lead_agreed_on: date
-    form_authored: AwareDatetime
+    form_authored: DateTime
     meeting_frequency: Text
     """How often the liaisons meet (a form answer)."""
     services: Annotated[tuple[PlanService, ...], Field(min_length=1)]
@@ -190,7 +188,7 @@ def _form(record: SharedCarePlanRecord, lead: dict, program: codes.Coding, lead_
     return resource(
         "QuestionnaireResponse", f"ccf-{record.member_id}", "care-coordination-form",
         questionnaire=QUESTIONNAIRE, status="completed", subject=reference("Patient", record.member_id),
-        authored=fhir_datetime(record.form_authored), author=lead,
+        authored=record.form_authored, author=lead,
         item=[
             {"linkId": "parties", "text": "MLTC plan and Health Home", "item": [
                 _answer("mltc-program", "MLTC program", {"valueCoding": program.as_fhir()}),
@@ -276,7 +274,7 @@ def _record(resources: list[dict]) -> SharedCarePlanRecord:
         basis=codes.table("lead-basis").from_concept(basis), basis_text=basis["text"],
         start=parse_date(plan["period"]["start"]),
         lead_agreed_on=parse_date(answers["lead-agreed-on"]["valueDate"]),
-        form_authored=parse_datetime(form["authored"]),
+        form_authored=form["authored"],
         meeting_frequency=answers["meeting-frequency"]["valueString"],
         services=tuple(PlanService(
             slug=strip_prefix(s["id"], f"sps-{m}-"),

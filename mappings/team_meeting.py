@@ -11,21 +11,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
 from . import codes
 from .common import (
     CODE_SYSTEM,
     concept,
     ensure_lossless,
-    fhir_datetime,
-    parse_datetime,
     reference,
     reference_id,
     resource,
     strip_prefix,
 )
-from .records import Key, LocalCode, Record, StaffRef, Text, Uri
+from .records import DateTime, Key, LocalCode, Record, StaffRef, Text, Uri
 
 KIND = "team_meeting"
 MEETING_TYPE = concept(f"{CODE_SYSTEM}/cmp-encounter-type", "team-meeting", "CMP team meeting review")
@@ -43,8 +41,8 @@ class TeamMeetingRecord(Record):
     status: LocalCode = "finished"
     mode: LocalCode
     """``F`` in person or ``T`` by video (``contact-mode`` ConceptMap)."""
-    start: AwareDatetime
-    end: AwareDatetime | None = None
+    start: DateTime
+    end: DateTime | None = None
     attendees: Annotated[tuple[StaffRef, ...], Field(min_length=2)]
     """At least two staff members: a meeting of the team (CMP-TM-1)."""
 
@@ -72,8 +70,8 @@ def to_fhir(record: TeamMeetingRecord) -> list[dict]:
         episodeOfCare=[reference("EpisodeOfCare", f"enr-{record.member_id}")],
         participant=[{"individual": reference("PractitionerRole", f"pr-{a.staff_id}", a.name)}
                      for a in record.attendees],
-        period={"start": fhir_datetime(record.start),
-                **({"end": fhir_datetime(record.end)} if record.end else {})},
+        period={"start": record.start,
+                **({"end": record.end} if record.end else {})},
         serviceProvider=reference("Organization", record.team_id, record.team_name),
     )]
 
@@ -108,7 +106,7 @@ def _record(resources: list[dict]) -> TeamMeetingRecord:
         team_id=reference_id(encounter["serviceProvider"], "Organization"),
         team_name=encounter["serviceProvider"].get("display"),
         status=encounter["status"], mode=codes.table("contact-mode").from_fhir(encounter["class"]),
-        start=parse_datetime(encounter["period"]["start"]), end=parse_datetime(encounter["period"].get("end")),
+        start=encounter["period"]["start"], end=encounter["period"].get("end"),
         attendees=tuple(StaffRef(staff_id=strip_prefix(reference_id(p["individual"], "PractitionerRole"), "pr-"),
                                  name=p["individual"].get("display")) for p in encounter["participant"]),
     )

@@ -44,6 +44,8 @@ def test_the_examples_cover_the_story():
         for data in json.loads((CMP / f"{kind_name}.json").read_text(encoding="utf-8")):
             produced |= {f"{r['resourceType']}-{r['id']}" for r in module.to_fhir(module.MODEL.model_validate(data))}
     files = {p.stem for p in VALID.glob("*.json")}
+    assert {"Organization-pact-billings", "Organization-mct-missoula", "Practitioner-p-okafor",
+            "PractitionerRole-pr-whitehorse"} <= produced
     for prefix in ("Patient-", "Coverage-", "Observation-", "EpisodeOfCare-", "CareTeam-team-", "CarePlan-itp-",
                    "Encounter-qc-", "Encounter-tm-", "Claim-",
                    "CarePlan-scp-", "CareTeam-sct-", "ServiceRequest-", "QuestionnaireResponse-"):

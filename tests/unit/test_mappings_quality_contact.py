@@ -20,10 +20,20 @@ ZONES = st.sampled_from([timezone(timedelta(hours=h)) for h in (-7, -5, 0, 1)])
 SYSTEMS = st.from_regex(r"https://[a-z]{1,10}\.example\.org/[a-z\-]{1,12}", fullmatch=True)
 
 
+def as_written(draw: st.DrawFn, moment: datetime) -> str:
+    """A dateTime as clients write it: ``Z`` or an offset, with or without a fraction of a second."""
+    text = moment.replace(microsecond=0).isoformat()
+    fraction = draw(st.sampled_from(("", ".5", ".250", ".123456789")))
+    text = text[:19] + fraction + text[19:]
+    return text[:-6] + "Z" if text.endswith("+00:00") and draw(st.booleans()) else text
+
+
 @st.composite
 def contact_records(draw: st.DrawFn) -> QualityContactRecord:
-    start = draw(st.datetimes(datetime(2000, 1, 1), datetime(2090, 1, 1), timezones=ZONES))
-    end = draw(st.none() | st.integers(1, 600).map(lambda minutes: start + timedelta(minutes=minutes)))
+    moment = draw(st.datetimes(datetime(2000, 1, 1), datetime(2090, 1, 1), timezones=ZONES))
+    start = as_written(draw, moment)
+    minutes = draw(st.none() | st.integers(1, 600))
+    end = None if minutes is None else as_written(draw, moment + timedelta(minutes=minutes))
     return QualityContactRecord(
         contact_id=draw(KEYS), contact_id_system=draw(SYSTEMS), member_id=draw(KEYS),
         member_name=draw(st.none() | TEXT), team_id=draw(KEYS), team_name=draw(st.none() | TEXT),
@@ -79,3 +89,15 @@ def test_a_purpose_outside_a_to_f_names_the_concept_map():
                                   staff=(StaffRef(staff_id="s"),), purposes=("g",))
     with pytest.raises(codes.UnmappedCode, match=r"'g'.*ConceptMap/quality-contact-purpose"):
         quality_contact.to_fhir(record)
+
+
+def test_datetimes_stay_as_written():
+    record = QualityContactRecord(contact_id="c1", contact_id_system="https://t.example.org/c", member_id="m",
+                                  team_id="t", mode="F", start="2026-01-05T09:00:00.5Z",
+                                  end="2026-01-05T09:45:00+00:00", staff=(StaffRef(staff_id="s"),), purposes=("a",))
+    (encounter,) = quality_contact.to_fhir(record)
+    assert encounter["period"] == {"start": "2026-01-05T09:00:00.5Z", "end": "2026-01-05T09:45:00+00:00"}
+    with pytest.raises(ValueError, match="start"):
+        record.model_validate({**record.model_dump(), "start": "2026-02-30T09:00:00Z"})
+    with pytest.raises(ValueError, match="start"):
+        record.model_validate({**record.model_dump(), "start": "2026-01-05T09:00:00"})
