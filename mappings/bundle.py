@@ -41,6 +41,19 @@ def request_of(resource: dict) -> dict:
     return {"method": "PUT", "url": f"{resource['resourceType']}/{resource['id']}"}
 
 
+def requests_of(resources: list[dict]) -> list[dict]:
+    """The request of each resource; resources that share a conditional URL are written by id instead.
+
+    Two Coverages of one member may both carry the Medicaid id as member number: a conditional update on
+    it would make the second write replace the first, so those are written by their (deterministic) ids.
+    """
+    requests = [request_of(r) for r in resources]
+    urls = [r["url"] for r in requests]
+    return [req if "?" not in req["url"] or urls.count(req["url"]) == 1
+            else {"method": "PUT", "url": f"{body['resourceType']}/{body['id']}"}
+            for req, body in zip(requests, resources, strict=True)]
+
+
 def _rewrite(value: object, urls: dict[str, str]) -> object:
     if isinstance(value, dict):
         out = {k: _rewrite(v, urls) for k, v in value.items()}
@@ -84,7 +97,7 @@ def transaction(resources: list[dict], recorded: datetime, source_system: str, s
     """
     urls = {f"{r['resourceType']}/{r['id']}": full_url(r["resourceType"], r["id"]) for r in resources}
     entries = [{"fullUrl": urls[f"{r['resourceType']}/{r['id']}"], "resource": _rewrite(copy.deepcopy(r), urls),
-                "request": request_of(r)} for r in resources]
+                "request": request} for r, request in zip(resources, requests_of(resources), strict=True)]
     prov = provenance(list(urls.values()), recorded, source_system, source_format)
     key = "|".join(sorted(urls.values()))
     entries.append({"fullUrl": f"urn:uuid:{uuid.uuid5(NAMESPACE, 'Provenance/' + key)}", "resource": prov,

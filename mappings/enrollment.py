@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from . import codes
 from .common import (
@@ -28,7 +28,7 @@ from .common import (
     resource,
     strip_prefix,
 )
-from .records import Key, LocalCode, Record, Text
+from .records import Key, LocalCode, Record, Text, unique
 
 KIND = "enrollment"
 PROGRAM = concept(f"{CODE_SYSTEM}/cmp-program", "cmp", "Community Maintenance Program")
@@ -54,6 +54,11 @@ class EnrollmentRecord(Record):
     end: date | None = None
     care_team_name: Text
     care_team: Annotated[tuple[CareTeamMember, ...], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _members_unique(self) -> EnrollmentRecord:
+        unique([m.staff_id for m in self.care_team], "care team staff ids")
+        return self
 
 
 MODEL = EnrollmentRecord

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from pydantic import model_validator
+
 from . import codes
 from .common import (
     CODE_SYSTEM,
@@ -29,7 +31,7 @@ from .common import (
     resource,
     strip_prefix,
 )
-from .records import DateTime, Key, LocalCode, Record, Text
+from .records import DateTime, Key, LocalCode, Record, Text, unique
 
 KIND = "member"
 MRN_SYSTEM = "https://example.org/mrn"
@@ -92,7 +94,13 @@ class MemberRecord(Record):
     """Staff id of the primary care provider (PCCM-1); makes the Patient a ``pccm-member``."""
     pcp_name: Text | None = None
     coverages: tuple[Coverage, ...] = ()
+    """One per program; the program names the Coverage id when there are several."""
     sdmi: Sdmi | None = None
+
+    @model_validator(mode="after")
+    def _one_coverage_per_program(self) -> MemberRecord:
+        unique([c.program for c in self.coverages], "coverage programs")
+        return self
 
 
 MODEL = MemberRecord

@@ -41,6 +41,17 @@ DateTime = Annotated[str, BeforeValidator(_from_datetime), StringConstraints(pat
 Text = Annotated[str, StringConstraints(pattern=r"^\S(.*\S)?$", max_length=1000)]
 
 
+def unique(values: list | tuple, what: str) -> None:
+    """Refuse repeated keys: each becomes part of a resource id, and two resources must not share one.
+
+    Raises:
+        ValueError: a key is repeated.
+    """
+    repeated = sorted({str(v) for v in values if values.count(v) > 1})
+    if repeated:
+        raise ValueError(f"{what} must be unique; repeated: {', '.join(repeated)}")
+
+
 class Record(BaseModel):
     """A flat program record: immutable, strict about unknown fields."""
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from pydantic import model_validator
+
 from . import codes
 from .common import (
     NPI,
@@ -29,7 +31,7 @@ from .common import (
     resource,
     strip_prefix,
 )
-from .records import Key, LocalCode, Record, Text
+from .records import Key, LocalCode, Record, Text, unique
 
 KIND = "team"
 PROVIDER_ID_SYSTEM = "https://dphhs.mt.gov/medicaid-provider-id"
@@ -64,6 +66,11 @@ class TeamRecord(Record):
     state: Text
     postal_code: Text
     staff: tuple[Staff, ...] = ()
+
+    @model_validator(mode="after")
+    def _staff_ids_unique(self) -> TeamRecord:
+        unique([s.staff_id for s in self.staff], "staff ids")
+        return self
 
 
 MODEL = TeamRecord

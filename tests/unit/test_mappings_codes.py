@@ -155,3 +155,30 @@ def test_translate_answers_as_the_operation_does(definitions):
         assert [i for i in validator.validate(answer) if i.is_error] == []
     with pytest.raises(KeyError):
         codes.translate("https://cmp-adapter.org/fhir/ConceptMap/nope", "F")
+
+
+def test_coverages_sharing_the_medicaid_id_are_written_by_id():
+    """Two conditional updates on one identifier would overwrite each other inside the transaction."""
+    record = RECORD.model_copy(update={"coverages": (
+        Coverage(program="FFS", payor_id="mt-medicaid", start="2024-01-01"),
+        Coverage(program="CMP", payor_id="mt-medicaid", start="2025-01-01"))})
+    tx = bundle.transaction(member.to_fhir(record), WHEN, "mt-cmp-tracker", "cmp-json")
+    urls = [e["request"]["url"] for e in tx["entry"] if e["resource"]["resourceType"] == "Coverage"]
+    assert urls == ["Coverage/cov-m-9-medicaid", "Coverage/cov-m-9-cmp"]
+    assert tx["entry"][0]["request"]["url"].startswith("Patient?identifier=")
+
+
+def test_keys_that_name_resources_are_unique():
+    from mappings import enrollment, team
+
+    with pytest.raises(ValueError, match="coverage programs must be unique; repeated: CMP"):
+        MemberRecord(member_id="m", medicaid_id="X", given="A", family="B", gender="F", birth_date="1980-01-01",
+                     coverages=[{"program": "CMP", "payor_id": "a", "start": "2025-01-01"},
+                                {"program": "CMP", "payor_id": "b", "start": "2025-02-01"}])
+    staff = {"staff_id": "s", "given": "A", "family": "B", "role": "PEER", "npi": "1000000004", "phone": "1"}
+    with pytest.raises(ValueError, match="staff ids must be unique"):
+        team.TeamRecord(team_id="t", name="T", team_type="MCT", approved_since="2025-01-01", npi="1000000004",
+                        address_line="1", city="c", state="MT", postal_code="1", staff=[staff, staff])
+    with pytest.raises(ValueError, match="care team staff ids must be unique"):
+        enrollment.EnrollmentRecord(member_id="m", team_id="t", start="2025-01-01", care_team_name="T",
+                                    care_team=[{"staff_id": "s", "role": "PEER"}, {"staff_id": "s", "role": "LCSW"}])
