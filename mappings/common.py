@@ -140,7 +140,8 @@ def differences(given: object, rebuilt: object, path: str) -> list[str]:
         if len(given) != len(rebuilt):
             out.append(f"{path} has {len(given)} items, the record carries {len(rebuilt)}")
         return out
-    return [] if _comparable(given) == _comparable(rebuilt) else [f"{path}: {given!r} would become {rebuilt!r}"]
+    same = isinstance(given, bool) is isinstance(rebuilt, bool) and _comparable(given) == _comparable(rebuilt)
+    return [] if same else [f"{path}: {given!r} would become {rebuilt!r}"]
 
 
 def ensure_lossless(given: list[dict], rebuilt: list[dict]) -> None:

@@ -182,3 +182,14 @@ def test_keys_that_name_resources_are_unique():
     with pytest.raises(ValueError, match="care team staff ids must be unique"):
         enrollment.EnrollmentRecord(member_id="m", team_id="t", start="2025-01-01", care_team_name="T",
                                     care_team=[{"staff_id": "s", "role": "PEER"}, {"staff_id": "s", "role": "LCSW"}])
+
+
+def test_differences_compare_numbers_as_decimals_and_booleans_as_booleans():
+    from decimal import Decimal
+
+    from mappings.common import differences
+
+    assert differences({"v": 1.5, "n": 1}, {"v": Decimal("1.50"), "n": Decimal("1")}, "X") == []
+    assert differences({"b": True}, {"b": 1}, "X") == ["X.b: True would become 1"]
+    assert differences({"a": [1, 2]}, {"a": [1], "c": 3}, "X") == ["X.a has 2 items, the record carries 1",
+                                                                    "X.c would be added"]
