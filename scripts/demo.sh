@@ -3,4 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh postgres
-exec .venv/bin/cmp-adapter serve --host "${HOST:-127.0.0.1}" --port "${PORT:-8080}" --load examples/fhir/valid
+exec .venv/bin/cmp-adapter serve --host "${HOST:-127.0.0.1}" --port "${PORT:-8080}" \
+  --load examples/fhir/valid --load mappings/conceptmaps

@@ -12,7 +12,7 @@ from adapter.rest import request_info as req
 from adapter.rest.bundle_pages import history_bundle, search_bundle
 from adapter.rest.outcome import information, operation_outcome
 from adapter.rest.responses import fhir_response, stored_response, version_headers, write_response
-from adapter.services import bundles, capability, resources, search, validate_operation
+from adapter.services import bundles, capability, resources, search, translate_operation, validate_operation
 from adapter.services.history import HistoryRequest
 
 fhir_api = Blueprint("fhir", __name__, url_prefix="/fhir")
@@ -34,9 +34,12 @@ INTERACTIONS: dict[str, tuple[tuple[str, str], ...]] = {
     "fhir.vread": (("instance", "vread"),),
 }
 
-#: Operations by endpoint: (name, OperationDefinition), listed in the CapabilityStatement.
-OPERATIONS: dict[str, tuple[str, str]] = {
-    "fhir.validate_type": ("validate", "http://hl7.org/fhir/OperationDefinition/Resource-validate"),
+#: Operations by endpoint: (name, OperationDefinition, resource types or None for all), listed in the
+#: CapabilityStatement.
+OPERATIONS: dict[str, tuple[str, str, tuple[str, ...] | None]] = {
+    "fhir.validate_type": ("validate", "http://hl7.org/fhir/OperationDefinition/Resource-validate", None),
+    "fhir.translate": ("translate", "http://hl7.org/fhir/OperationDefinition/ConceptMap-translate",
+                       ("ConceptMap",)),
 }
 
 
@@ -86,6 +89,16 @@ def conditional_update(res_type: str) -> Response:
 def conditional_delete(res_type: str) -> Response:
     deleted = resources.conditional_delete(req.services(), res_type, request.query_string.decode("utf-8"))
     return _delete_response(deleted, f"{res_type}?{request.query_string.decode('utf-8')}")
+
+
+@fhir_api.route("/ConceptMap/$translate", methods=["GET", "POST"], endpoint="translate")
+@fhir_api.route("/ConceptMap/<map_id>/$translate", methods=["GET", "POST"], endpoint="translate")
+def translate(map_id: str | None = None) -> Response:
+    """``$translate`` over the mappings' ConceptMaps: query parameters or a Parameters body."""
+    inputs: dict = dict(request.args.items())
+    if request.method == "POST" and request.content_length:
+        inputs.update(translate_operation.parameters_to_inputs(req.body_resource()))
+    return fhir_response(translate_operation.translate(inputs, map_id))
 
 
 @fhir_api.post("/<res_type>/$validate")

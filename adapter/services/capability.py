@@ -21,12 +21,12 @@ RESULT_PARAMETERS = ("_count", "_sort", "_total", "_summary", "_elements", "_inc
 
 
 def capability_statement(services: Services, base_url: str, interactions: Iterable[tuple[str, str]] = (),
-                         operations: Iterable[tuple[str, str]] = ()) -> dict:
+                         operations: Iterable[tuple[str, str, tuple[str, ...] | None]] = ()) -> dict:
     """The server's CapabilityStatement.
 
     ``interactions`` are ``(level, code)`` pairs the REST layer serves: level ``type``/``instance`` for
     resource interactions, ``system`` for whole-server ones (``transaction``, ``batch``, ``history-system``).
-    ``operations`` are ``(name, OperationDefinition url)`` pairs offered on every resource type.
+    ``operations`` are ``(name, OperationDefinition url, resource types)``; types None means every type.
     """
     operations = list(operations)
     by_level: dict[str, list[str]] = {}
@@ -53,7 +53,8 @@ def capability_statement(services: Services, base_url: str, interactions: Iterab
     }
 
 
-def _resource(services: Services, res_type: str, codes: list[str], operations: list[tuple[str, str]]) -> dict:
+def _resource(services: Services, res_type: str, codes: list[str],
+              operations: list[tuple[str, str, tuple[str, ...] | None]]) -> dict:
     params = supported_params(services.definitions, res_type)
     references = sorted(p.code for p in params if p.type == "reference")
     entry: dict = {
@@ -75,6 +76,8 @@ def _resource(services: Services, res_type: str, codes: list[str], operations: l
             for p in sorted(params, key=lambda p: p.code)
         ],
     }
-    if operations:
-        entry["operation"] = [{"name": name, "definition": url} for name, url in operations]
+    offered = [{"name": name, "definition": url} for name, url, types in operations
+               if types is None or res_type in types]
+    if offered:
+        entry["operation"] = offered
     return entry
