@@ -8,11 +8,20 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, request
 
+from adapter.errors import UnsupportedMediaType
 from adapter.rest import request_info as req
 from adapter.rest.bundle_pages import history_bundle, search_bundle
 from adapter.rest.outcome import information, operation_outcome
 from adapter.rest.responses import fhir_response, stored_response, version_headers, write_response
-from adapter.services import bundles, capability, resources, search, translate_operation, validate_operation
+from adapter.services import (
+    bundles,
+    capability,
+    cmp_import,
+    resources,
+    search,
+    translate_operation,
+    validate_operation,
+)
 from adapter.services.history import HistoryRequest
 
 fhir_api = Blueprint("fhir", __name__, url_prefix="/fhir")
@@ -38,6 +47,7 @@ INTERACTIONS: dict[str, tuple[tuple[str, str], ...]] = {
 #: CapabilityStatement.
 OPERATIONS: dict[str, tuple[str, str, tuple[str, ...] | None]] = {
     "fhir.validate_type": ("validate", "http://hl7.org/fhir/OperationDefinition/Resource-validate", None),
+    "fhir.import_cmp": ("import-cmp", "https://cmp-adapter.org/fhir/OperationDefinition/import-cmp", ()),
     "fhir.translate": ("translate", "http://hl7.org/fhir/OperationDefinition/ConceptMap-translate",
                        ("ConceptMap",)),
 }
@@ -89,6 +99,16 @@ def conditional_update(res_type: str) -> Response:
 def conditional_delete(res_type: str) -> Response:
     deleted = resources.conditional_delete(req.services(), res_type, request.query_string.decode("utf-8"))
     return _delete_response(deleted, f"{res_type}?{request.query_string.decode('utf-8')}")
+
+
+@fhir_api.post("/$import-cmp")
+def import_cmp() -> Response:
+    """CMP records (``application/json``) of ``?kind=`` mapped to our profiles and stored in one transaction."""
+    if request.mimetype not in ("application/json", "application/fhir+json"):
+        raise UnsupportedMediaType(f"$import-cmp takes CMP records as application/json, not {request.mimetype!r}")
+    result = cmp_import.import_json_records(req.services(), request.args.get("kind"), req.json_body(),
+                                            req.base_url(), source_system=request.args.get("source", "unknown"))
+    return fhir_response(result)
 
 
 @fhir_api.route("/ConceptMap/$translate", methods=["GET", "POST"], endpoint="translate")

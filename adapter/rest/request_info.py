@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from flask import Request, current_app, request
 
+from adapter import fhirjson
+from adapter.errors import BadRequest
 from adapter.services.container import Services
 from adapter.wire import codec
 from adapter.wire.formats import Format, request_format, response_format
@@ -66,6 +68,15 @@ def body_resource() -> dict:
     fmt = request_format(request.content_type)
     return codec.decode(request.get_data(cache=False), fmt, svc.definitions.types,
                         max_depth=svc.settings.max_nesting_depth)
+
+
+def json_body() -> object:
+    """A plain JSON request body (not a FHIR resource), decimals exact. :raise BadRequest:."""
+    data = request.get_data(cache=False)
+    try:
+        return fhirjson.loads(data)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest(f"the body is not valid JSON: {exc}") from exc
 
 
 def search_pairs() -> list[tuple[str, str]]:

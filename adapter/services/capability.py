@@ -26,7 +26,8 @@ def capability_statement(services: Services, base_url: str, interactions: Iterab
 
     ``interactions`` are ``(level, code)`` pairs the REST layer serves: level ``type``/``instance`` for
     resource interactions, ``system`` for whole-server ones (``transaction``, ``batch``, ``history-system``).
-    ``operations`` are ``(name, OperationDefinition url, resource types)``; types None means every type.
+    ``operations`` are ``(name, OperationDefinition url, resource types)``: types None means on every
+    type, an empty tuple means a system-level operation (``[base]/$name``).
     """
     operations = list(operations)
     by_level: dict[str, list[str]] = {}
@@ -39,6 +40,9 @@ def capability_statement(services: Services, base_url: str, interactions: Iterab
     system_codes = sorted(set(by_level.get("system", [])))
     if system_codes:
         rest["interaction"] = [{"code": code} for code in system_codes]
+    system_operations = [{"name": name, "definition": url} for name, url, types in operations if types == ()]
+    if system_operations:
+        rest["operation"] = system_operations
     return {
         "resourceType": "CapabilityStatement",
         "status": "active",
