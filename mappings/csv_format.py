@@ -27,7 +27,7 @@ import types
 import typing
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Literal, TextIO
+from typing import Any, Literal, NamedTuple, TextIO
 
 from pydantic import BaseModel, ValidationError
 
@@ -64,8 +64,9 @@ class Column:
     type_name: str
 
 
-@dataclass(frozen=True, slots=True)
-class RowError:
+class RowError(NamedTuple):
+    """One problem of one row: ``(row, column, reason)``."""
+
     row: int
     column: str
     """The column at fault, or ``""`` for the row as a whole."""

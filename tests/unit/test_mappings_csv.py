@@ -126,6 +126,29 @@ def test_separators_quotes_and_commas_in_values_survive():
     assert result.record == record
 
 
+TRICKY = st.from_regex(r'[A-Za-z|\\,"][A-Za-z |\\,"]{0,8}[A-Za-z|\\,"]', fullmatch=True)
+
+
+@given(names=st.lists(st.none() | TRICKY, min_size=1, max_size=4), team_name=st.none() | TRICKY)
+def test_separators_backslashes_and_quotes_round_trip(names, team_name):
+    record = contact(team_name=team_name,
+                     staff=tuple(StaffRef(staff_id=f"s{i}", name=n) for i, n in enumerate(names)))
+    text = to_text("quality_contact", [record])
+    (result,) = read("quality_contact", text)
+    assert result.record == record
+    assert to_text("quality_contact", [result.record]) == text
+
+
+def test_a_rejected_short_row_is_padded_and_its_error_stays_in_the_error_column():
+    head = to_text("quality_contact", []).rstrip("\n")
+    results = read("quality_contact", f"{head}\nc9,https://t.example.org/c\n")
+    assert results[0].errors == (csv_format.RowError(2, "", "has 2 cells, the header has 13"),)
+    rejects = io.StringIO(newline="")
+    csv_format.write_rejects("quality_contact", results, rejects)
+    (again,) = read("quality_contact", rejects.getvalue())
+    assert {e.column for e in again.errors} >= {"member_id", "mode", "start", "staff.staff_id", "purposes"}
+
+
 def test_empty_cells_are_absent_and_defaults_apply():
     header = "contact_id,contact_id_system,member_id,team_id,mode,start,staff.staff_id,staff.name,purposes\n"
     (result,) = read("quality_contact", header + "c1,https://t.example.org/c,m1,t1,F,2026-01-06T13:00:00-07:00,"
