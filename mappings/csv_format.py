@@ -32,6 +32,7 @@ from typing import Any, Literal, NamedTuple, TextIO
 from pydantic import BaseModel, ValidationError
 
 from . import kind as kind_module
+from .records import DATETIME_PATTERN
 
 SEPARATOR = "|"
 ESCAPE = "\\"
@@ -62,6 +63,8 @@ class Column:
     """The header must have this column."""
     description: str
     type_name: str
+    required_in_item: bool = False
+    """A field of a nested object or list item that each given object or item must have."""
 
 
 class RowError(NamedTuple):
@@ -99,7 +102,7 @@ def _strip_optional(tp: Any) -> tuple[Any, bool]:
     if origin is typing.Union or origin is types.UnionType:
         args = [a for a in typing.get_args(tp) if a is not type(None)]
         if len(args) == 1:
-            return args[0], len(args) != len(typing.get_args(tp))
+            return _strip_optional(args[0])[0], len(args) != len(typing.get_args(tp))
     if origin is typing.Annotated:
         return _strip_optional(typing.get_args(tp)[0])
     return tp, False
@@ -109,11 +112,27 @@ def _is_model(tp: Any) -> bool:
     return isinstance(tp, type) and issubclass(tp, BaseModel)
 
 
-def _type_name(tp: Any) -> str:
+_TYPE_NAMES = {"str": "text", "date": "date (ISO 8601)", "Decimal": "decimal", "bool": "boolean (true/false)"}
+
+
+def _annotations(tp: Any) -> list:
+    """The ``Annotated`` metadata inside ``tp`` (``DateTime | None`` keeps it in the union's member)."""
+    if typing.get_origin(tp) is typing.Annotated:
+        return list(typing.get_args(tp)[1:]) + _annotations(typing.get_args(tp)[0])
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        return [m for a in typing.get_args(tp) for m in _annotations(a)]
+    return []
+
+
+def _type_name(tp: Any, metadata: list | None = None) -> str:
+    metadata = [*(metadata or ()), *_annotations(tp)]
     tp, _ = _strip_optional(tp)
     if typing.get_origin(tp) is Literal:
         return " / ".join(str(a) for a in typing.get_args(tp))
-    return getattr(tp, "__name__", str(tp))
+    if any(getattr(m, "pattern", None) == DATETIME_PATTERN for m in metadata):
+        return "dateTime (ISO 8601, with offset)"
+    name = getattr(tp, "__name__", str(tp))
+    return _TYPE_NAMES.get(name, name)
 
 
 def _scalar_type(tp: Any, where: str) -> Any:
@@ -146,14 +165,17 @@ def layout(model: type[BaseModel]) -> tuple[Column, ...]:
                 continue
         else:
             tp = _scalar_type(tp, name)
-            columns.append(Column(name, name, None, "scalar", tp is bool, required, doc, _type_name(tp)))
+            columns.append(Column(name, name, None, "scalar", tp is bool, required, doc,
+                                  _type_name(info.annotation, info.metadata)))
             continue
         for sub, sub_info in tp.model_fields.items():
             sub_tp = _scalar_type(sub_info.annotation, f"{name}.{sub}")
             sub_doc = " ".join((sub_info.description or "").split())
             columns.append(Column(f"{name}.{sub}", name, sub, shape, sub_tp is bool,
                                   required and sub_info.is_required(), sub_doc,
-                                  ("list of " if shape == "objects" else "") + _type_name(sub_tp)))
+                                  ("list of " if shape == "objects" else "")
+                                  + _type_name(sub_info.annotation, sub_info.metadata),
+                                  sub_info.is_required()))
         if shape == "objects" and not any(c.required or tp.model_fields[c.sub].is_required()
                                           for c in columns if c.field == name):
             raise TypeError(f"{name}: a list item needs a required field to be counted")

@@ -83,10 +83,13 @@ def document() -> str:
     for kind_name in KIND_NAMES:
         parts.append(f"\n### `{kind_name}`\n\n| column | type | required | shape | notes |\n|---|---|---|---|---|\n")
         for c in csv_format.layout(kind(kind_name).MODEL):
-            shape = {"scalar": "single", "object": "object field", "list": "`|` list",
-                     "objects": "`|` list (item field)"}[c.shape]
+            shape = {"scalar": "single", "object": "object field", "list": "`\\|` list",
+                     "objects": "`\\|` list (item field)"}[c.shape]
             notes = c.description.replace("|", "\\|")
-            parts.append(f"| `{c.name}` | {c.type_name} | {'yes' if c.required else ''} | {shape} | {notes} |\n")
+            required = "yes" if c.required else (
+                f"in each item of `{c.field}`" if c.shape == "objects" and c.required_in_item
+                else f"when `{c.field}` is given" if c.shape == "object" and c.required_in_item else "")
+            parts.append(f"| `{c.name}` | {c.type_name} | {required} | {shape} | {notes} |\n")
     return "".join(parts)
 
 
