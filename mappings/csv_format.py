@@ -288,31 +288,58 @@ def write_csv(kind: str, records: Iterable[BaseModel], text_stream: TextIO, *,
     return count
 
 
+class RejectsWriter:
+    """Writes rejected rows one at a time, as :func:`write_rejects` does, for a loop that handles the good ones::
+
+        rejects = RejectsWriter(kind, rejects_file)
+        for result in read_csv(kind, source):
+            if result.ok:
+                handle(result.record)
+            else:
+                rejects.add(result)
+        rejects.close()  # the header alone when nothing was rejected
+    """
+
+    def __init__(self, kind: str, text_stream: TextIO, *, lineterminator: str = LINETERMINATOR) -> None:
+        self.kind = kind
+        self.count = 0
+        self._writer = csv.writer(text_stream, lineterminator=lineterminator)
+        self._drop: int | None = None
+        self._width = 0
+
+    def add(self, result: RowResult) -> None:
+        """Write ``result`` when it was rejected (a good row is ignored)."""
+        if result.ok:
+            return
+        if self.count == 0:
+            self._drop = result.header.index(ERROR_COLUMN) if ERROR_COLUMN in result.header else None
+            self._width = len(result.header) - (self._drop is not None)
+            self._writer.writerow([*(h for i, h in enumerate(result.header) if i != self._drop), ERROR_COLUMN])
+        cells = [v for i, v in enumerate(result.cells) if i != self._drop]
+        cells += [""] * (self._width - len(cells))
+        self._writer.writerow([*cells, "; ".join(f"{e.column or 'row'}: {e.reason}" for e in result.errors)])
+        self.count += 1
+
+    def close(self) -> int:
+        """Finish the file (the kind's header when nothing was rejected); the number of rows written."""
+        if self.count == 0:
+            self._writer.writerow([*header(self.kind), ERROR_COLUMN])
+            self.count = -1
+        return max(self.count, 0)
+
+
 def write_rejects(kind: str, results: Iterable[RowResult], text_stream: TextIO, *,
                   lineterminator: str = LINETERMINATOR) -> int:
     """Write the rejected rows of ``results`` as they were read, plus an ``error`` column; the number written.
 
     The file has the header of the file the rows came from (or the kind's layout when nothing was rejected),
     so it can be corrected and read again with :func:`read_csv`. An ``error`` column already there (a rejects
-    file re-run) is replaced.
+    file re-run) is replaced. A rejected row shorter than the header is padded with empty cells.
     """
-    writer = csv.writer(text_stream, lineterminator=lineterminator)
-    written = 0
-    drop: int | None = None
+    writer = RejectsWriter(kind, text_stream, lineterminator=lineterminator)
     for result in results:
-        if result.ok:
-            continue
-        if written == 0:
-            drop = result.header.index(ERROR_COLUMN) if ERROR_COLUMN in result.header else None
-            writer.writerow([h for i, h in enumerate(result.header) if i != drop] + [ERROR_COLUMN])
-        cells = [v for i, v in enumerate(result.cells) if i != drop]
-        width = len(result.header) - (drop is not None)
-        cells += [""] * (width - len(cells))
-        writer.writerow([*cells, "; ".join(f"{e.column or 'row'}: {e.reason}" for e in result.errors)])
-        written += 1
-    if written == 0:
-        writer.writerow([*header(kind), ERROR_COLUMN])
-    return written
+        writer.add(result)
+    return writer.close()
 
 
 # -- reading --------------------------------------------------------------------------------------------------

@@ -223,6 +223,21 @@ def test_rejects_can_be_corrected_and_read_again():
     assert fixed.ok and fixed.record == contact(contact_id="c3")
 
 
+def test_rejects_can_be_written_while_the_good_rows_are_handled():
+    good = to_text("quality_contact", [contact(contact_id="c1"), contact(contact_id="c2")])
+    head, first, second = good.splitlines()
+    out = io.StringIO(newline="")
+    rejects, handled = csv_format.RejectsWriter("quality_contact", out), []
+    for result in csv_format.read_csv("quality_contact", io.StringIO(f"{head}\n{first}\nx,y\n{second}\n")):
+        if result.ok:
+            handled.append(result.record.contact_id)
+        else:
+            rejects.add(result)
+    assert rejects.close() == 1
+    assert handled == ["c1", "c2"]
+    assert out.getvalue().splitlines()[1] == "x,y" + "," * 11 + ",\"row: has 2 cells, the header has 13\""
+
+
 def test_no_rejects_give_a_header_only_file():
     out = io.StringIO(newline="")
     assert csv_format.write_rejects("treatment_plan", [], out) == 0
