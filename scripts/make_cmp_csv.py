@@ -72,7 +72,10 @@ when the layout is derived).
 `read_csv(kind, stream)` yields one result per data row: the record, or every error of the row as
 `(row, column, reason)`; a bad row never stops the rows after it. `write_rejects(kind, results, stream)`
 writes the rejected rows exactly as they were read, with the original header and an `error` column
-(`column: reason; …`). Correct the cells and read the file again: `read_csv` ignores the `error` column.
+(`column: reason; …`); `RejectsWriter(kind, stream).add(result)` does the same row by row, in the loop that
+handles the good rows. Correct the cells and read the file again: `read_csv` ignores the `error` column.
+Reading and writing stream one row at a time (200,000 rows read in well under 5 MB traced peak; see
+`tests/unit/test_mappings_csv_memory.py`).
 
 ## Columns
 """
