@@ -45,7 +45,6 @@ from decimal import Decimal
 
 import pyx12.errors
 import pyx12.params
-import pyx12.x12file
 import pyx12.x12n_document
 
 from . import codes
@@ -261,23 +260,34 @@ def _address(a: Address) -> list[str]:
 
 def validate_837p(text: str) -> list[ParseError]:
     """pyx12's findings on ``text`` (005010X222A1 and the envelopes), each naming segment and element."""
+    return _validate(text)[0]
+
+
+def _validate(text: str) -> tuple[list[ParseError], list[list[str]]]:
+    """The findings, and the segments pyx12 read (as fields, with our delimiters), in one pass."""
     errors = _precheck(text)
     if errors and errors[0].segment != "CLM":
-        return errors
+        return errors, []
     report = io.StringIO()
-    params = pyx12.params.params()
+    read: list[list[str]] = []
+
+    def keep(seg, src, node, valid) -> None:
+        read.append(seg.format(SEGMENT_TERMINATOR[:0], ELEMENT_SEPARATOR, COMPONENT_SEPARATOR)
+                    .split(ELEMENT_SEPARATOR))
+
     logger = logging.getLogger("pyx12")
     level, logger.level = logger.level, logging.CRITICAL
     try:
-        ok = pyx12.x12n_document.x12n_document(params, io.StringIO(text), None, None, fd_json=report)
+        ok = pyx12.x12n_document.x12n_document(pyx12.params.params(), io.StringIO(text), None, None,
+                                               fd_json=report, callback=keep)
     except (pyx12.errors.X12Error, pyx12.errors.EngineError) as exc:
-        return [ParseError(f"pyx12 cannot read the interchange: {exc}")]
+        return [ParseError(f"pyx12 cannot read the interchange: {exc}")], []
     finally:
         logger.level = level
     found = errors + _findings(json.loads(report.getvalue() or '{"interchanges": []}'))
     if not ok and not found:
         found = [ParseError("pyx12 rejected the interchange")]
-    return found
+    return found, read
 
 
 def _precheck(text: str) -> list[ParseError]:
@@ -366,14 +376,12 @@ def parse_837p(text: str, parties: Parties) -> Iterator[ClaimRecord | ParseError
     and no records; in a valid one, each transaction set gives a record or a ``ParseError`` of its own
     (an NPI, Medicaid id or payer id ``parties`` does not know, a service code outside the ConceptMap).
     """
-    errors = validate_837p(text)
+    errors, read = _validate(text)
     if errors:
         yield from errors
         return
-    reader = pyx12.x12file.X12Reader(io.StringIO(text))
     transaction: list[tuple[int, list[str]]] = []
-    for position, seg in enumerate(reader, 1):
-        fields = seg.format().rstrip(reader.get_term()[0]).split(ELEMENT_SEPARATOR)
+    for position, fields in enumerate(read, 1):
         if fields[0] == "ST":
             transaction = []
         transaction.append((position, fields))

@@ -205,3 +205,10 @@ def test_unknown_npi_rejects_each_claim_with_its_element():
     bad = [o for o in out if isinstance(o, ParseError)]
     assert len(bad) == 46 and all(b.element == "NM109" and b.segment == "NM1" for b in bad)
     assert bad[0].claim_id == "clm-m-001-w1" and bad[0].position == 9
+
+
+def test_other_delimiters_read_the_same():
+    """The delimiters are the ISA's, not ours: | elements, > components, ! segments."""
+    claim = make.claims()[0]
+    text = claims_to_837p([claim], ENVELOPE, PARTIES).replace("*", "|").replace(":", ">").replace("~", "!")
+    assert list(parse_837p(text, PARTIES)) == [claim.model_copy(update={"diagnosis_display": None})]
