@@ -103,11 +103,16 @@ def conditional_delete(res_type: str) -> Response:
 
 @fhir_api.post("/$import-cmp")
 def import_cmp() -> Response:
-    """CMP records (``application/json``) of ``?kind=`` mapped to our profiles and stored in one transaction."""
-    if request.mimetype not in ("application/json", "application/fhir+json"):
-        raise UnsupportedMediaType(f"$import-cmp takes CMP records as application/json, not {request.mimetype!r}")
-    result = cmp_import.import_json_records(req.services(), request.args.get("kind"), req.json_body(),
-                                            req.base_url(), source_system=request.args.get("source", "unknown"))
+    """CMP records of ``?kind=`` (``application/json`` or ``text/csv``) mapped to our profiles and stored in
+    one transaction."""
+    svc, kind, source = req.services(), request.args.get("kind"), request.args.get("source", "unknown")
+    if request.mimetype in ("application/json", "application/fhir+json"):
+        result = cmp_import.import_json_records(svc, kind, req.json_body(), req.base_url(), source_system=source)
+    elif request.mimetype == "text/csv":
+        result = cmp_import.import_csv(svc, kind, req.text_body(), req.base_url(), source_system=source)
+    else:
+        raise UnsupportedMediaType(
+            f"$import-cmp takes CMP records as application/json or text/csv, not {request.mimetype!r}")
     return fhir_response(result)
 
 

@@ -79,6 +79,14 @@ def json_body() -> object:
         raise BadRequest(f"the body is not valid JSON: {exc}") from exc
 
 
+def text_body() -> str:
+    """A UTF-8 text request body (CSV). :raise BadRequest: not UTF-8."""
+    try:
+        return request.get_data(cache=False).decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise BadRequest(f"the body is not UTF-8 text: {exc.reason} at byte {exc.start}") from exc
+
+
 def search_pairs() -> list[tuple[str, str]]:
     """Search parameters from the query string and, for ``POST _search``, the form body."""
     pairs = list(request.args.items(multi=True))

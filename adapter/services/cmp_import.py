@@ -8,6 +8,7 @@ all-or-nothing like any transaction Bundle, with a Provenance saying where they 
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,9 +19,11 @@ from adapter.errors import BadRequest, Issue, Unprocessable
 from adapter.services import bundles
 from adapter.services.container import Services
 from mappings import bundle as fhir_bundle
+from mappings import csv_format
 from mappings.codes import UnmappedCode
 
 SOURCE_FORMAT_JSON = "cmp-json"
+SOURCE_FORMAT_CSV = "cmp-csv"
 
 
 def import_json_records(services: Services, kind: str | None, body: Any, base_url: str, *,
@@ -33,19 +36,48 @@ def import_json_records(services: Services, kind: str | None, body: Any, base_ur
     :raise Unprocessable: some records are malformed or carry unmapped codes (every one is listed).
     """
     module = _kind_module(kind)
-    records = _records(body)
-    resources: list[dict] = []
+    records: list = []
     rejected: list[Issue] = []
-    for number, raw in enumerate(records):
+    for number, raw in enumerate(_records(body)):
         try:
-            resources += module.to_fhir(module.MODEL.model_validate(raw))
+            records.append((f"record[{number}]", module.MODEL.model_validate(raw)))
         except pydantic.ValidationError as error:
             rejected += [_field_issue(number, problem) for problem in error.errors()]
+    return _store(services, module, records, rejected, base_url, source_system, SOURCE_FORMAT_JSON)
+
+
+def import_csv(services: Services, kind: str | None, text: str, base_url: str, *,
+               source_system: str = "unknown") -> dict:
+    """Map and store the rows of a CMP CSV file (``docs/records/csv.md``) in one transaction.
+
+    :raise BadRequest: no or unknown ``kind``, a header that does not fit the kind's layout, no rows.
+    :raise Unprocessable: some rows are bad (each listed with its row number, column and reason).
+    """
+    module = _kind_module(kind)
+    try:
+        rows = list(csv_format.read_csv(kind, io.StringIO(text, newline="")))
+    except csv_format.CsvHeaderError as error:
+        raise BadRequest(f"CSV header: {error}") from error
+    if not rows:
+        raise BadRequest("the CSV holds no rows")
+    records = [(f"row {row.row}", row.record) for row in rows if row.record is not None]
+    rejected = [Issue("error", "invalid", f"row {problem.row}, column {problem.column}: {problem.reason}",
+                      f"row[{problem.row}].{problem.column}") for row in rows for problem in row.errors]
+    return _store(services, module, records, rejected, base_url, source_system, SOURCE_FORMAT_CSV)
+
+
+def _store(services: Services, module: Any, records: list, rejected: list[Issue], base_url: str,
+           source_system: str, source_format: str) -> dict:
+    """Map every record, then store all the resources in one transaction, or reject them all."""
+    resources: list[dict] = []
+    for where, record in records:
+        try:
+            resources += module.to_fhir(record)
         except UnmappedCode as error:
-            rejected.append(Issue("error", "code-invalid", f"record[{number}]: {error}", f"record[{number}]"))
+            rejected.append(Issue("error", "code-invalid", f"{where}: {error}", where))
     if rejected:
         raise Unprocessable(issues=rejected)
-    transaction = fhir_bundle.transaction(resources, datetime.now(UTC), source_system, SOURCE_FORMAT_JSON)
+    transaction = fhir_bundle.transaction(resources, datetime.now(UTC), source_system, source_format)
     return bundles.process(services, transaction, base_url, return_pref="minimal")
 
 

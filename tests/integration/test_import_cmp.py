@@ -54,8 +54,32 @@ def test_unusable_import_requests(client):
     assert post_records(client, None, records("member")[:1]).status_code == 400
     assert post_records(client, "spaceship", records("member")[:1]).status_code == 400
     assert post_records(client, "member", []).status_code == 400
-    csv = client.post("/fhir/$import-cmp?kind=member", data="a,b\n", headers={"Content-Type": "text/csv"})
-    assert csv.status_code == 415
+    assert client.post("/fhir/$import-cmp?kind=member", data="<x/>",
+                       headers={"Content-Type": "application/xml"}).status_code == 415
+    bad_header = client.post("/fhir/$import-cmp?kind=member", data="a,b\n1,2\n", headers={"Content-Type": "text/csv"})
+    assert bad_header.status_code == 400
+
+
+def test_import_a_csv_file(client):
+    text = (CMP / "quality_contact.csv").read_text()
+    response = client.post("/fhir/$import-cmp?kind=quality_contact", data=text, headers={"Content-Type": "text/csv"})
+    assert response.status_code == 200, response.get_data(as_text=True)[:2000]
+    expected = len(records("quality_contact"))
+    assert client.get("/fhir/Encounter?_summary=count").get_json(force=True)["total"] == expected
+
+
+def test_bad_csv_rows_are_listed_with_row_and_column_and_nothing_is_stored(client):
+    lines = (CMP / "quality_contact.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    date_column = next(i for i, name in enumerate(header) if "date" in name or "start" in name)
+    broken = lines[2].split(",")
+    broken[date_column] = "not-a-date"
+    text = "\n".join([lines[0], lines[1], ",".join(broken), lines[3]]) + "\n"
+    response = client.post("/fhir/$import-cmp?kind=quality_contact", data=text, headers={"Content-Type": "text/csv"})
+    assert response.status_code == 422
+    found = issues(response)
+    assert len(found) == 1 and found[0]["diagnostics"].startswith("row 3, column ")
+    assert client.get("/fhir/Encounter?_summary=count").get_json(force=True)["total"] == 0
 
 
 def test_capability_lists_import_cmp_as_a_system_operation(client):
