@@ -130,6 +130,53 @@ def _print_result(result) -> None:
         click.echo(f"     {issue.severity}{rule} {issue.expression or ''}: {issue.diagnostics}")
 
 
+@main.command()
+@click.option("--kind", required=True, help="Record kind: member, team, enrollment, treatment_plan, quality_contact, "
+                                            "team_meeting, claim, shared_care_plan.")
+@click.option("--from", "source", required=True, type=click.Choice(["cmp-json", "cmp-csv"]))
+@click.option("--to", "target", required=True, type=click.Choice(["fhir-json", "fhir-ndjson", "fhir-xml"]))
+@click.option("--source-system", default="unknown", help="Named as the author in the Provenance.")
+@click.argument("in_path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("out_path", type=click.Path(dir_okay=False, path_type=Path))
+def convert(kind: str, source: str, target: str, source_system: str, in_path: Path, out_path: Path) -> None:
+    """Convert CMP records (JSON or CSV) into FHIR resources that meet our profiles, offline.
+
+    Bad CSV rows are reported and written to OUT.rejects.csv, which can be corrected and converted again;
+    the good rows are converted regardless. Exit 1 if any row was rejected.
+    """
+    import mappings
+    from adapter.services.convert import convert as run_convert
+    from mappings.codes import UnmappedCode
+    from mappings.csv_format import CsvHeaderError
+
+    if kind not in mappings.KIND_NAMES:
+        raise click.BadParameter(f"one of {', '.join(mappings.KIND_NAMES)}", param_hint="--kind")
+    types = _type_model() if target == "fhir-xml" else None
+    try:
+        with click.progressbar(length=0, label=f"converting {in_path.name}", show_pos=True) as bar:
+            report = run_convert(kind, source, target, in_path, out_path, types=types, source_system=source_system,
+                                 on_record=lambda: bar.update(1))
+    except (CsvHeaderError, UnmappedCode, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    for problem in report.problems[:50]:
+        click.echo(f"  rejected {problem}", err=True)
+    click.echo(f"{report.records} records -> {report.resources} resources in {out_path}; {report.rejected} rejected"
+               + (f" (see {report.rejects_file})" if report.rejects_file else ""))
+    if report.rejected:
+        sys.exit(1)
+
+
+def _type_model():
+    from adapter.conformance.definitions import Definitions
+
+    settings = _settings()
+    try:
+        return Definitions.load(settings.fhir_packages, settings.core_packages, settings.package_folders,
+                                settings.effective_compiled_cache_dir).types
+    except PackageError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 @main.group()
 def packages() -> None:
     """Manage the FHIR package cache (CMP_ADAPTER_FHIR_PACKAGES, default ~/.fhir/packages)."""
