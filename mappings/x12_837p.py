@@ -282,6 +282,11 @@ def _validate(text: str) -> tuple[list[ParseError], list[list[str]]]:
                                                fd_json=report, callback=keep)
     except (pyx12.errors.X12Error, pyx12.errors.EngineError) as exc:
         return [ParseError(f"pyx12 cannot read the interchange: {exc}")], []
+    except (IndexError, AttributeError, KeyError, TypeError, ValueError) as exc:
+        # pyx12 4.0.0 fails this way on envelopes it cannot follow; _precheck catches the ones we know
+        where = read[-1][0] if read else "ISA"
+        return [ParseError(f"pyx12 cannot follow the interchange after segment {where} #{len(read) or 1}"
+                           f" ({type(exc).__name__}: {exc})", segment=where, position=len(read) or 1)], []
     finally:
         logger.level = level
     found = errors + _findings(json.loads(report.getvalue() or '{"interchanges": []}'))
@@ -324,14 +329,22 @@ def _precheck(text: str) -> list[ParseError]:
     if ids[-1] != "IEA":
         return [ParseError(f"the interchange ends after segment {ids[-1]} #{len(ids)} without an IEA trailer"
                            " (truncated?)", segment="IEA", position=len(ids) + 1)]
+    nesting = _nesting(ids)
+    if nesting:
+        return [nesting]
+    for position, (sid, seg) in enumerate(zip(ids, segments, strict=True), 1):
+        count = [*seg.split(element), ""][1]
+        if sid in _CLOSES and not count.isdigit():
+            return [ParseError(f"{sid}01 is {count!r}, not a count", segment=sid,
+                               position=position, element=f"{sid}01")]
     errors = []
-    start = None
+    start, claims = 0, 0
     for position, sid in enumerate(ids, 1):
         if sid == "ST":
             start, claims = position, 0
         elif sid == "CLM":
             claims += 1
-        elif sid == "SE" and start is not None and claims != 1:
+        elif sid == "SE" and claims != 1:
             errors.append(ParseError(f"transaction set ST #{start}..SE #{position} has {claims} CLM segments,"
                                      " not 1 (one claim per transaction set)", segment="CLM", position=start))
     return errors
@@ -340,6 +353,33 @@ def _precheck(text: str) -> list[ParseError]:
 #: pyx12 reports trailer mismatches on the header loop: (loop, code) -> the trailer segment and element.
 _TRAILERS = {("ST", "4"): ("SE", "SE01"), ("ST", "3"): ("SE", "SE02"), ("GS", "5"): ("GE", "GE01"),
              ("GS", "4"): ("GE", "GE02"), ("ISA", "001"): ("IEA", "IEA02"), ("ISA", "021"): ("IEA", "IEA01")}
+
+
+#: The envelope segments: what each must be inside of, and what it opens (or closes).
+_OPENS = {"ISA": None, "GS": "ISA", "ST": "GS"}
+_CLOSES = {"SE": "ST", "GE": "GS", "IEA": "ISA"}
+
+
+def _nesting(ids: list[str]) -> ParseError | None:
+    """The first envelope segment out of place (pyx12 4.0.0 raises IndexError/AttributeError on those)."""
+    open_: list[str] = []
+    for position, sid in enumerate(ids, 1):
+        top = open_[-1] if open_ else None
+        if sid in _OPENS:
+            if top != _OPENS[sid] or (sid == "ISA" and position != 1):
+                where = f"inside an open {top} (a trailer missing?)" if top else "after the IEA"
+                return ParseError(f"{sid} out of place: {where}", segment=sid, position=position)
+            open_.append(sid)
+        elif sid in _CLOSES:
+            if top != _CLOSES[sid]:
+                what = f"while {top} is open" if top else "after the IEA"
+                return ParseError(f"{sid} out of place: it closes {_CLOSES[sid]}, {what}", segment=sid,
+                                  position=position)
+            open_.pop()
+        elif top != "ST":
+            where = f"inside {top}, outside any ST/SE" if top else "after the IEA"
+            return ParseError(f"segment {sid} out of place: {where}", segment=sid, position=position)
+    return None
 
 
 def _findings(report: dict) -> list[ParseError]:

@@ -212,3 +212,15 @@ def test_other_delimiters_read_the_same():
     claim = make.claims()[0]
     text = claims_to_837p([claim], ENVELOPE, PARTIES).replace("*", "|").replace(":", ">").replace("~", "!")
     assert list(parse_837p(text, PARTIES)) == [claim.model_copy(update={"diagnosis_display": None})]
+
+
+@pytest.mark.parametrize(("text", "segment", "position", "element", "words"), [
+    (TEXT.replace("GE*83*1~\n", "GE*83*1~\nGE*83*1~\n"), "GE", 2443, None, "GE out of place"),
+    (TEXT.replace("SE*29*0001~\n", "", 1), "ST", 31, None, "ST out of place: inside an open ST"),
+    (TEXT.replace("GE*83*1", "GE*8-3*1"), "GE", 2442, "GE01", "not a count"),
+])
+def test_envelope_out_of_order_is_an_error_not_a_traceback(text, segment, position, element, words):
+    """pyx12 4.0.0 raises IndexError/AttributeError/ValueError on these; we name the segment first."""
+    first = _errors(text)[0]
+    assert (first.segment, first.position, first.element) == (segment, position, element), str(first)
+    assert words in first.message
