@@ -24,7 +24,7 @@ from . import codes
 from .common import (
     TERMINOLOGY,
     concept,
-    ensure_lossless,
+    lossless_from_fhir,
     money,
     parse_date,
     parse_money,
@@ -140,18 +140,6 @@ def to_fhir(record: ClaimRecord) -> list[dict]:
     )]
 
 
-def from_fhir(resources: list[dict]) -> ClaimRecord:
-    """The record of ``resources``, refused when it could not give them back exactly.
-
-    Raises:
-        LossyConversion: the resources hold something the record cannot carry.
-        ValueError: the resources are not those of one record of this kind.
-        codes.UnmappedCode: a code outside the ConceptMaps.
-    """
-    record = _record(resources)
-    ensure_lossless(resources, to_fhir(record))
-    return record
-
 
 def _record(resources: list[dict]) -> ClaimRecord:
     """The claim record of one ``cmp-claim`` or ``care-management-fee-claim`` Claim.
@@ -189,3 +177,7 @@ def _record(resources: list[dict]) -> ClaimRecord:
         days=tuple(BilledDay(day=parse_date(i["servicedDate"]), contact_id=reference_id(i["encounter"][0], "Encounter"))
                    for i in items if "servicedDate" in i),
     )
+
+
+#: FHIR -> record: ``_record`` of the resources, refused unless ``to_fhir`` gives them back exactly.
+from_fhir = lossless_from_fhir(_record, to_fhir)

@@ -9,8 +9,12 @@ is the UUID v5 namespace for the ``urn:uuid`` fullUrls of translated Bundles.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
+from typing import TypeVar
+
+RecordT = TypeVar("RecordT")
 
 CANONICAL = "https://cmp-adapter.org/fhir"
 CODE_SYSTEM = f"{CANONICAL}/CodeSystem"
@@ -173,3 +177,23 @@ def ensure_lossless(given: list[dict], rebuilt: list[dict]) -> None:
     found += [f"{k} is missing from the resources" for k in rebuilt_by_key]
     if found:
         raise LossyConversion(found)
+
+
+def lossless_from_fhir(parse: Callable[[list[dict]], RecordT], build: Callable[[RecordT], list[dict]],
+                       ) -> Callable[[list[dict]], RecordT]:
+    """A record kind's ``from_fhir``: ``parse`` the resources into a record, then refuse them unless
+    ``build`` (the kind's ``to_fhir``) gives them back exactly. Every kind uses this one rule."""
+
+    def from_fhir(resources: list[dict]) -> RecordT:
+        """The record of ``resources``, refused when it could not give them back exactly.
+
+        Raises:
+            LossyConversion: the resources hold something the record cannot carry.
+            ValueError: the resources are not those of one record of this kind.
+            codes.UnmappedCode: a code outside the ConceptMaps.
+        """
+        record = parse(resources)
+        ensure_lossless(resources, build(record))
+        return record
+
+    return from_fhir

@@ -19,7 +19,7 @@ from . import codes
 from .common import (
     CODE_SYSTEM,
     concept,
-    ensure_lossless,
+    lossless_from_fhir,
     parse_date,
     period,
     profile_url,
@@ -98,18 +98,6 @@ def to_fhir(record: EnrollmentRecord) -> list[dict]:
     ]
 
 
-def from_fhir(resources: list[dict]) -> EnrollmentRecord:
-    """The record of ``resources``, refused when it could not give them back exactly.
-
-    Raises:
-        LossyConversion: the resources hold something the record cannot carry.
-        ValueError: the resources are not those of one record of this kind.
-        codes.UnmappedCode: a code outside the ConceptMaps.
-    """
-    record = _record(resources)
-    ensure_lossless(resources, to_fhir(record))
-    return record
-
 
 def _record(resources: list[dict]) -> EnrollmentRecord:
     """The enrollment record of one EpisodeOfCare and its CareTeam.
@@ -137,3 +125,7 @@ def _record(resources: list[dict]) -> EnrollmentRecord:
                                        name=p["member"].get("display"), role=roles.from_concept(p["role"][0]))
                         for p in team["participant"]),
     )
+
+
+#: FHIR -> record: ``_record`` of the resources, refused unless ``to_fhir`` gives them back exactly.
+from_fhir = lossless_from_fhir(_record, to_fhir)

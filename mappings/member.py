@@ -22,9 +22,9 @@ from .common import (
     MEDICAID_ID,
     TERMINOLOGY,
     concept,
-    ensure_lossless,
     identifier,
     identifier_value,
+    lossless_from_fhir,
     parse_date,
     reference,
     reference_id,
@@ -197,18 +197,6 @@ def _eligibility(member_id: str, sdmi: Sdmi) -> list[dict]:
 
 # --- FHIR -> record -----------------------------------------------------------------------------------------
 
-def from_fhir(resources: list[dict]) -> MemberRecord:
-    """The record of ``resources``, refused when it could not give them back exactly.
-
-    Raises:
-        LossyConversion: the resources hold something the record cannot carry.
-        ValueError: the resources are not those of one record of this kind.
-        codes.UnmappedCode: a code outside the ConceptMaps.
-    """
-    record = _record(resources)
-    ensure_lossless(resources, to_fhir(record))
-    return record
-
 
 def _record(resources: list[dict]) -> MemberRecord:
     """The member record of one Patient and its Coverages and eligibility Observations.
@@ -272,3 +260,7 @@ def _sdmi_record(member_id: str, observations: dict[str, dict]) -> Sdmi | None:
         loi_area_4=levels.from_concept(components["area-4"]["valueCodeableConcept"]),
         able_and_willing=components["able-and-willing-to-engage"]["valueBoolean"],
     )
+
+
+#: FHIR -> record: ``_record`` of the resources, refused unless ``to_fhir`` gives them back exactly.
+from_fhir = lossless_from_fhir(_record, to_fhir)

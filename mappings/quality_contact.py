@@ -19,7 +19,7 @@ from . import codes
 from .common import (
     CODE_SYSTEM,
     concept,
-    ensure_lossless,
+    lossless_from_fhir,
     profile_url,
     reference,
     reference_id,
@@ -88,18 +88,6 @@ def to_fhir(record: QualityContactRecord) -> list[dict]:
     )]
 
 
-def from_fhir(resources: list[dict]) -> QualityContactRecord:
-    """The record of ``resources``, refused when it could not give them back exactly.
-
-    Raises:
-        LossyConversion: the resources hold something the record cannot carry.
-        ValueError: the resources are not those of one record of this kind.
-        codes.UnmappedCode: a code outside the ConceptMaps.
-    """
-    record = _record(resources)
-    ensure_lossless(resources, to_fhir(record))
-    return record
-
 
 def _record(resources: list[dict]) -> QualityContactRecord:
     """The contact record of one ``cmp-quality-contact`` Encounter.
@@ -129,3 +117,7 @@ def _record(resources: list[dict]) -> QualityContactRecord:
         purposes=tuple(purposes.from_concept(e["valueCodeableConcept"]) for e in encounter["extension"]
                        if e["url"] == PURPOSE_URL),
     )
+
+
+#: FHIR -> record: ``_record`` of the resources, refused unless ``to_fhir`` gives them back exactly.
+from_fhir = lossless_from_fhir(_record, to_fhir)

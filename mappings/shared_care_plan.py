@@ -26,7 +26,7 @@ from .common import (
     CODE_SYSTEM,
     coding,
     concept,
-    ensure_lossless,
+    lossless_from_fhir,
     parse_date,
     profile_url,
     reference,
@@ -221,18 +221,6 @@ def _form(record: SharedCarePlanRecord, lead: dict, program: codes.Coding, lead_
     )
 
 
-def from_fhir(resources: list[dict]) -> SharedCarePlanRecord:
-    """The record of ``resources``, refused when it could not give them back exactly.
-
-    Raises:
-        LossyConversion: the resources hold something the record cannot carry.
-        ValueError: the resources are not those of one record of this kind.
-        codes.UnmappedCode: a code outside the ConceptMaps.
-    """
-    record = _record(resources)
-    ensure_lossless(resources, to_fhir(record))
-    return record
-
 
 def _record(resources: list[dict]) -> SharedCarePlanRecord:
     """The shared care plan record of one CarePlan with its CareTeam, ServiceRequests and form response.
@@ -284,3 +272,7 @@ def _record(resources: list[dict]) -> SharedCarePlanRecord:
             coverage=plan_coverage.from_concept(s["extension"][1]["valueCodeableConcept"]),
         ) for s in services),
     )
+
+
+#: FHIR -> record: ``_record`` of the resources, refused unless ``to_fhir`` gives them back exactly.
+from_fhir = lossless_from_fhir(_record, to_fhir)

@@ -20,10 +20,10 @@ from .common import (
     TERMINOLOGY,
     V2_0203,
     concept,
-    ensure_lossless,
     full_name,
     identifier,
     identifier_value,
+    lossless_from_fhir,
     parse_date,
     profile_url,
     reference,
@@ -116,18 +116,6 @@ def _staff(team_id: str, person: Staff) -> list[dict]:
     ]
 
 
-def from_fhir(resources: list[dict]) -> TeamRecord:
-    """The record of ``resources``, refused when it could not give them back exactly.
-
-    Raises:
-        LossyConversion: the resources hold something the record cannot carry.
-        ValueError: the resources are not those of one record of this kind.
-        codes.UnmappedCode: a code outside the ConceptMaps.
-    """
-    record = _record(resources)
-    ensure_lossless(resources, to_fhir(record))
-    return record
-
 
 def _record(resources: list[dict]) -> TeamRecord:
     """The team record of one team Organization with its Practitioners and PractitionerRoles.
@@ -170,3 +158,7 @@ def _staff_record(role: dict, practitioners: dict[str, dict]) -> Staff:
         license=identifier_value(practitioner["identifier"], LICENSE_SYSTEM),
         phone=phone,
     )
+
+
+#: FHIR -> record: ``_record`` of the resources, refused unless ``to_fhir`` gives them back exactly.
+from_fhir = lossless_from_fhir(_record, to_fhir)

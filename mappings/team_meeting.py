@@ -17,7 +17,7 @@ from . import codes
 from .common import (
     CODE_SYSTEM,
     concept,
-    ensure_lossless,
+    lossless_from_fhir,
     reference,
     reference_id,
     resource,
@@ -76,18 +76,6 @@ def to_fhir(record: TeamMeetingRecord) -> list[dict]:
     )]
 
 
-def from_fhir(resources: list[dict]) -> TeamMeetingRecord:
-    """The record of ``resources``, refused when it could not give them back exactly.
-
-    Raises:
-        LossyConversion: the resources hold something the record cannot carry.
-        ValueError: the resources are not those of one record of this kind.
-        codes.UnmappedCode: a code outside the ConceptMaps.
-    """
-    record = _record(resources)
-    ensure_lossless(resources, to_fhir(record))
-    return record
-
 
 def _record(resources: list[dict]) -> TeamMeetingRecord:
     """The meeting record of one ``cmp-team-meeting`` Encounter.
@@ -110,3 +98,7 @@ def _record(resources: list[dict]) -> TeamMeetingRecord:
         attendees=tuple(StaffRef(staff_id=strip_prefix(reference_id(p["individual"], "PractitionerRole"), "pr-"),
                                  name=p["individual"].get("display")) for p in encounter["participant"]),
     )
+
+
+#: FHIR -> record: ``_record`` of the resources, refused unless ``to_fhir`` gives them back exactly.
+from_fhir = lossless_from_fhir(_record, to_fhir)

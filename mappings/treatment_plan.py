@@ -17,7 +17,16 @@ from typing import Annotated
 from pydantic import Field
 
 from . import codes
-from .common import CODE_SYSTEM, concept, ensure_lossless, parse_date, reference, reference_id, resource, strip_prefix
+from .common import (
+    CODE_SYSTEM,
+    concept,
+    lossless_from_fhir,
+    parse_date,
+    reference,
+    reference_id,
+    resource,
+    strip_prefix,
+)
 from .records import Key, LocalCode, Record, Text
 
 KIND = "treatment_plan"
@@ -75,18 +84,6 @@ def to_fhir(record: TreatmentPlanRecord) -> list[dict]:
     )]
 
 
-def from_fhir(resources: list[dict]) -> TreatmentPlanRecord:
-    """The record of ``resources``, refused when it could not give them back exactly.
-
-    Raises:
-        LossyConversion: the resources hold something the record cannot carry.
-        ValueError: the resources are not those of one record of this kind.
-        codes.UnmappedCode: a code outside the ConceptMaps.
-    """
-    record = _record(resources)
-    ensure_lossless(resources, to_fhir(record))
-    return record
-
 
 def _record(resources: list[dict]) -> TreatmentPlanRecord:
     """The ITP record of one ``cmp-treatment-plan`` CarePlan.
@@ -114,3 +111,7 @@ def _record(resources: list[dict]) -> TreatmentPlanRecord:
         author_name=plan["author"].get("display"),
         components=tuple(table.from_concept(a["detail"]["code"]) for a in plan["activity"]),
     )
+
+
+#: FHIR -> record: ``_record`` of the resources, refused unless ``to_fhir`` gives them back exactly.
+from_fhir = lossless_from_fhir(_record, to_fhir)
