@@ -22,6 +22,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from generated_files import write_or_check  # noqa: E402
+
 from mappings import KIND_NAMES, csv_format, kind  # noqa: E402
 
 EXAMPLES = REPO / "examples" / "cmp"
@@ -115,17 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="exit 1 when a committed file is stale")
     args = parser.parse_args(argv)
-    stale = []
-    for path, text in outputs().items():
-        if args.check:
-            if not path.exists() or path.read_bytes().decode("utf-8") != text:
-                stale.append(path)
-        else:
-            with path.open("w", encoding="utf-8", newline="") as f:
-                f.write(text)
-    for path in stale:
-        print(f"stale: {path.relative_to(REPO)} (run scripts/make_cmp_csv.py)", file=sys.stderr)
-    return 1 if stale else 0
+    return write_or_check(outputs(), check=args.check, repo=REPO, script="make_cmp_csv.py")
 
 
 if __name__ == "__main__":

@@ -24,6 +24,8 @@ import simplejson
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from generated_files import write_or_check  # noqa: E402
+
 from mappings import KIND_NAMES, kind  # noqa: E402
 
 VALID = REPO / "examples" / "fhir" / "valid"
@@ -114,19 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="exit 1 when the committed files are stale")
     args = parser.parse_args(argv)
     valid = load_valid()
-    stale = []
-    for kind_name in KIND_NAMES:
-        path = OUT / f"{kind_name}.json"
-        text = render(records(kind_name, valid))
-        if args.check:
-            if not path.exists() or path.read_text(encoding="utf-8") != text:
-                stale.append(path)
-        else:
-            OUT.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
-    for path in stale:
-        print(f"stale: {path.relative_to(REPO)}", file=sys.stderr)
-    return 1 if stale else 0
+    outputs = {OUT / f"{kind_name}.json": render(records(kind_name, valid)) for kind_name in KIND_NAMES}
+    return write_or_check(outputs, check=args.check, repo=REPO, script="make_cmp_examples.py")
 
 
 if __name__ == "__main__":

@@ -19,6 +19,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from generated_files import write_or_check  # noqa: E402
+
 from mappings import KIND_NAMES, kind  # noqa: E402
 
 OUT = REPO / "docs" / "records"
@@ -39,19 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="exit 1 when a committed schema is stale")
     args = parser.parse_args(argv)
-    stale = []
-    for kind_name in KIND_NAMES:
-        path = OUT / f"{kind_name}.schema.json"
-        text = render(kind_name)
-        if args.check:
-            if not path.exists() or path.read_text(encoding="utf-8") != text:
-                stale.append(path)
-        else:
-            OUT.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
-    for path in stale:
-        print(f"stale: {path.relative_to(REPO)} (run scripts/make_record_schemas.py)", file=sys.stderr)
-    return 1 if stale else 0
+    outputs = {OUT / f"{kind_name}.schema.json": render(kind_name) for kind_name in KIND_NAMES}
+    return write_or_check(outputs, check=args.check, repo=REPO, script="make_record_schemas.py")
 
 
 if __name__ == "__main__":
