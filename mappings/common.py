@@ -16,6 +16,9 @@ from typing import TypeVar
 
 RecordT = TypeVar("RecordT")
 
+#: Encounter.status codes (R4 encounter-status) a contact or meeting record may carry.
+ENCOUNTER_STATUSES = ("planned", "arrived", "triaged", "in-progress", "onleave", "finished", "cancelled")
+
 CANONICAL = "https://cmp-adapter.org/fhir"
 CODE_SYSTEM = f"{CANONICAL}/CodeSystem"
 NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, CANONICAL)

@@ -18,6 +18,7 @@ from pydantic import Field
 from . import codes
 from .common import (
     CODE_SYSTEM,
+    ENCOUNTER_STATUSES,
     concept,
     lossless_from_fhir,
     profile_url,
@@ -32,7 +33,6 @@ KIND = "quality_contact"
 CONTACT_TYPE = concept(f"{CODE_SYSTEM}/cmp-encounter-type", "quality-contact", "CMP quality contact")
 PURPOSE_URL = profile_url("quality-contact-purpose")
 PLAN_URL = profile_url("based-on-care-plan")
-STATUSES = ("planned", "arrived", "triaged", "in-progress", "onleave", "finished", "cancelled")
 
 
 class QualityContactRecord(Record):
@@ -66,7 +66,7 @@ def to_fhir(record: QualityContactRecord) -> list[dict]:
         ValueError: an unknown status or a purpose listed twice.
         codes.UnmappedCode: a contact mode or purpose outside its ConceptMap.
     """
-    if record.status not in STATUSES:
+    if record.status not in ENCOUNTER_STATUSES:
         raise ValueError(f"unknown contact status {record.status!r}")
     if len(set(record.purposes)) != len(record.purposes):
         raise ValueError(f"a purpose is listed twice: {record.purposes}")

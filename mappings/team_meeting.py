@@ -16,6 +16,7 @@ from pydantic import Field
 from . import codes
 from .common import (
     CODE_SYSTEM,
+    ENCOUNTER_STATUSES,
     concept,
     lossless_from_fhir,
     reference,
@@ -27,7 +28,6 @@ from .records import DateTime, Key, LocalCode, Record, StaffRef, Text, Uri
 
 KIND = "team_meeting"
 MEETING_TYPE = concept(f"{CODE_SYSTEM}/cmp-encounter-type", "team-meeting", "CMP team meeting review")
-STATUSES = ("planned", "arrived", "triaged", "in-progress", "onleave", "finished", "cancelled")
 
 
 class TeamMeetingRecord(Record):
@@ -58,7 +58,7 @@ def to_fhir(record: TeamMeetingRecord) -> list[dict]:
         ValueError: an unknown status.
         codes.UnmappedCode: a mode outside the ConceptMap.
     """
-    if record.status not in STATUSES:
+    if record.status not in ENCOUNTER_STATUSES:
         raise ValueError(f"unknown meeting status {record.status!r}")
     return [resource(
         "Encounter", record.meeting_id, "cmp-team-meeting",

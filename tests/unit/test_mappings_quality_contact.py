@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from adapter.validation import Validator
 from mappings import codes, quality_contact
-from mappings.quality_contact import STATUSES, QualityContactRecord
+from mappings.common import ENCOUNTER_STATUSES as STATUSES
+from mappings.quality_contact import QualityContactRecord
 from mappings.records import StaffRef
 
 KEYS = st.from_regex(r"[a-z0-9][a-z0-9\-]{0,11}", fullmatch=True) | st.from_regex(r"[A-Za-z0-9.\-]{40}", fullmatch=True)

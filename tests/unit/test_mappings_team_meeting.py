@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 
 from adapter.validation import Validator
 from mappings import codes, team_meeting
+from mappings.common import ENCOUNTER_STATUSES as STATUSES
 from mappings.records import StaffRef as Attendee
-from mappings.team_meeting import STATUSES, TeamMeetingRecord
+from mappings.team_meeting import TeamMeetingRecord
 
 KEYS = st.from_regex(r"[a-z0-9][a-z0-9\-]{0,11}", fullmatch=True) | st.from_regex(r"[A-Za-z0-9.\-]{40}", fullmatch=True)
 TEXT = st.from_regex(r"[A-Za-zÀ-ÿ0-9][A-Za-zÀ-ÿ0-9 .,'/-]{0,18}[A-Za-zÀ-ÿ0-9]", fullmatch=True)
