@@ -62,6 +62,10 @@ class Settings:
     ig_dir: str = field(default_factory=_default_ig_dir)
     #: The validate-on-write policy (JSON); empty means ``<ig_dir>/other/validation-policy.json`` if present.
     validation_policy: str = ""
+    #: The program rules' parameters and enforcement (JSON); empty means ``<ig_dir>/other/program-rules.json``.
+    program_rules: str = ""
+    #: Per-deployment enforcement overrides, e.g. ``CMP-BILL-2=warn,SCP-5=off`` (a state phasing rules in).
+    rule_enforcement: tuple[str, ...] = ()
     #: More package folders (unpacked, holding ``package.json``) loaded after ours: US Core, a state's IG...
     extra_packages: tuple[str, ...] = ()
     #: Resource types served; anything else is 404.
@@ -96,6 +100,27 @@ class Settings:
             return self.validation_policy
         default = Path(self.ig_dir) / "other" / "validation-policy.json" if self.ig_dir else None
         return str(default) if default is not None and default.is_file() else ""
+
+    @property
+    def effective_program_rules(self) -> str:
+        if self.program_rules:
+            return self.program_rules
+        default = Path(self.ig_dir) / "other" / "program-rules.json" if self.ig_dir else None
+        return str(default) if default is not None and default.is_file() else ""
+
+    @property
+    def rule_enforcement_overrides(self) -> dict[str, str]:
+        """``rule_enforcement`` as ``{rule id: mode}``.
+
+        :raise ValueError: an entry is not ``RULE=mode``.
+        """
+        overrides = {}
+        for entry in self.rule_enforcement:
+            rule_id, sep, mode = entry.partition("=")
+            if not sep or not rule_id.strip() or not mode.strip():
+                raise ValueError(f"{ENV_PREFIX}RULE_ENFORCEMENT: expected RULE=enforce|warn|off, got {entry!r}")
+            overrides[rule_id.strip()] = mode.strip()
+        return overrides
 
     @property
     def package_folders(self) -> tuple[str, ...]:

@@ -22,6 +22,7 @@ from adapter.errors import BadRequest, FhirError, Gone, Issue, NotFound, Precond
 from adapter.rest.outcome import operation_outcome
 from adapter.services import resources, search
 from adapter.services.container import Services
+from adapter.services.write_checks import write_transaction
 from adapter.store.sql import StoredResource, format_instant, now_utc
 
 _ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "PATCH": 2, "GET": 3, "HEAD": 3}
@@ -73,7 +74,7 @@ def process(services: Services, bundle: dict, base_url: str, *, return_pref: str
 def _process_transaction(services: Services, entries: list[_Entry], base_url: str) -> None:
     _reject_duplicates(entries)
     ordered = sorted(entries, key=lambda e: (_ORDER.get(e.method, 9), e.index))
-    with services.store.begin() as conn:
+    with write_transaction(services) as (conn, _pending):
         references = _resolve_identities(services, conn, ordered)
         for entry in ordered:
             if entry.resource is not None:
@@ -171,7 +172,7 @@ def _rewrite_references(value: Any, resolve: Callable[[str], str]) -> None:
 def _process_batch(services: Services, entries: list[_Entry], base_url: str) -> None:
     for entry in sorted(entries, key=lambda e: (_ORDER.get(e.method, 9), e.index)):
         try:
-            with services.store.begin() as conn:
+            with write_transaction(services) as (conn, _pending):
                 if entry.method == "POST":
                     entry.assigned_id = _id_for_create(services, conn, entry)
                 _execute(services, conn, entry, base_url)

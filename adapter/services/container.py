@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from adapter.conformance.definitions import Definitions
 from adapter.errors import NotFound
+from adapter.rules.config import ProgramRules
 from adapter.search.index import Indexer
 from adapter.services.validation_policy import ValidationPolicy
+from adapter.services.write_checks import WriteCheck
 from adapter.settings import Settings
 from adapter.store.sql import ResourceStore
 from adapter.validation import Validator
@@ -30,6 +32,9 @@ class Services:
     store: ResourceStore
     validator: Validator
     policy: ValidationPolicy
+    program_rules: ProgramRules = field(default_factory=lambda: ProgramRules({}))
+    #: Run on every write transaction's changes before it commits (:mod:`adapter.services.write_checks`).
+    write_checks: list[WriteCheck] = field(default_factory=list)
 
     @classmethod
     def build(cls, settings: Settings, *, create_schema: bool = False,
@@ -42,6 +47,7 @@ class Services:
         Raises:
             adapter.conformance.packages.PackageError: the R4 definitions are not in the package cache.
             adapter.services.validation_policy.PolicyError: the validation policy file is malformed.
+            adapter.rules.config.RulesConfigError: the program rules file or an override is malformed.
         """
         Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
         definitions = definitions or Definitions.load(
@@ -57,7 +63,10 @@ class Services:
             upgrade_database(engine)
         policy_path = settings.effective_validation_policy
         policy = ValidationPolicy.load(policy_path) if policy_path else ValidationPolicy.empty()
-        return cls(settings, definitions, store, Validator(definitions), policy)
+        rules_path = settings.effective_program_rules
+        program_rules = ProgramRules.load(rules_path) if rules_path else ProgramRules({})
+        program_rules = program_rules.with_enforcement(settings.rule_enforcement_overrides)
+        return cls(settings, definitions, store, Validator(definitions), policy, program_rules)
 
     def supports_type(self, res_type: str) -> bool:
         return res_type in self.settings.resource_types and self.definitions.types.is_resource_type(res_type)

@@ -27,6 +27,7 @@ from adapter.errors import (
 )
 from adapter.services import search as _search
 from adapter.services.container import Services
+from adapter.services.write_checks import Change, PendingWrites, record_change, write_transaction
 from adapter.store.sql import StoredResource, VersionConflict
 
 _ID_PATTERN = re.compile(r"[A-Za-z0-9\-.]{1,64}")
@@ -144,7 +145,7 @@ def create(services: Services, res_type: str, resource: dict, *, if_none_exist: 
     services.require_type(res_type)
     issues = check_resource(services, res_type, resource)
     index_rows = services.store.indexer.rows(resource)  # before the transaction: keeps the write lock short
-    with _transaction(services, conn) as tx:
+    with _transaction(services, conn) as (tx, pending):
         if if_none_exist is not None:
             matches = _search.find_matches(services, tx, res_type, _query_pairs(if_none_exist, "If-None-Exist"))
             if len(matches) > 1:
@@ -153,7 +154,8 @@ def create(services: Services, res_type: str, resource: dict, *, if_none_exist: 
                 existing = services.store.read(tx, res_type, matches[0])
                 return WriteResult(existing, created=False, issues=issues, matched_existing=True)
         stored = services.store.create(tx, res_type, resource, assigned_id, index_rows)
-    return WriteResult(stored, created=True, issues=issues)
+        record_change(Change("create", res_type, stored.res_id, stored.version, resource))
+    return WriteResult(stored, created=True, issues=issues + _warnings(pending))
 
 
 def update(services: Services, res_type: str, res_id: str, resource: dict, *, if_match: int | None = None,
@@ -174,14 +176,15 @@ def update(services: Services, res_type: str, res_id: str, resource: dict, *, if
     issues = check_resource(services, res_type, resource)
     index_rows = services.store.indexer.rows(resource)  # before the transaction: keeps the write lock short
     try:
-        with _transaction(services, conn) as tx:
+        with _transaction(services, conn) as (tx, pending):
             stored, created = services.store.update(tx, res_type, res_id, resource, expected_version=if_match,
                                                     index_rows=index_rows)
+            record_change(Change("create" if created else "update", res_type, res_id, stored.version, resource))
     except VersionConflict as exc:
         if if_match is not None:
             raise PreconditionFailed(f"If-Match failed: {exc}") from exc
         raise Conflict(f"{exc}; read it again and retry") from exc
-    return WriteResult(stored, created=created, issues=issues)
+    return WriteResult(stored, created=created, issues=issues + _warnings(pending))
 
 
 def conditional_update(services: Services, res_type: str, criteria: str, resource: dict, *,
@@ -192,7 +195,7 @@ def conditional_update(services: Services, res_type: str, criteria: str, resourc
     :raise BadRequest: the body's id differs from the match's.
     """
     services.require_type(res_type)
-    with _transaction(services, conn) as tx:
+    with _transaction(services, conn) as (tx, _pending):
         matches = _search.find_matches(services, tx, res_type, _query_pairs(criteria, "criteria"))
         if len(matches) > 1:
             raise PreconditionFailed(f"the criteria {criteria!r} matched {len(matches)} resources")
@@ -215,8 +218,11 @@ def delete(services: Services, res_type: str, res_id: str, *, if_match: int | No
     """
     services.require_type(res_type)
     try:
-        with _transaction(services, conn) as tx:
-            return services.store.delete(tx, res_type, res_id, expected_version=if_match)
+        with _transaction(services, conn) as (tx, _pending):
+            deleted = services.store.delete(tx, res_type, res_id, expected_version=if_match)
+            if deleted is not None:
+                record_change(Change("delete", res_type, res_id, deleted.version, None))
+            return deleted
     except VersionConflict as exc:
         if if_match is not None:
             raise PreconditionFailed(f"If-Match failed: {exc}") from exc
@@ -230,7 +236,7 @@ def conditional_delete(services: Services, res_type: str, criteria: str, *,
     :raise PreconditionFailed: more than one match (this server deletes one resource at a time).
     """
     services.require_type(res_type)
-    with _transaction(services, conn) as tx:
+    with _transaction(services, conn) as (tx, _pending):
         matches = _search.find_matches(services, tx, res_type, _query_pairs(criteria, "criteria"))
         if len(matches) > 1:
             raise PreconditionFailed(f"the criteria {criteria!r} matched {len(matches)} resources; "
@@ -244,13 +250,20 @@ def conditional_delete(services: Services, res_type: str, criteria: str, *,
 
 
 @contextlib.contextmanager
-def _transaction(services: Services, conn: Connection | None) -> Iterator[Connection]:
-    """Join the caller's transaction (a Bundle's) or run in one of our own."""
+def _transaction(services: Services, conn: Connection | None
+                 ) -> Iterator[tuple[Connection, PendingWrites | None]]:
+    """Join the caller's transaction (a Bundle's, whose owner runs the write checks) or run in one of our
+    own, checked by :mod:`adapter.services.write_checks` before it commits."""
     if conn is not None:
-        yield conn
+        yield conn, None
         return
-    with services.store.begin() as own:
-        yield own
+    with write_transaction(services) as (own, pending):
+        yield own, pending
+
+
+def _warnings(pending: PendingWrites | None) -> list[Issue]:
+    """The write checks' warnings, once our own transaction has committed."""
+    return list(pending.warnings) if pending is not None else []
 
 
 def _query_pairs(query: str, where: str) -> Sequence[tuple[str, str]]:

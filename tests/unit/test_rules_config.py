@@ -1,0 +1,72 @@
+"""Program-rules configuration and program weeks (local calendar weeks as UTC bounds)."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from adapter.rules import weeks
+from adapter.rules.config import ProgramRules, RulesConfigError
+from adapter.settings import Settings
+
+DEFAULT = ProgramRules.load(Settings.load({}).effective_program_rules)
+CMP = DEFAULT.program("cmp")
+
+
+def test_the_default_file_configures_every_write_rule() -> None:
+    assert {rule: DEFAULT.enforcement(rule) for rule in DEFAULT.rules} == {
+        "CMP-BILL-1": "enforce", "CMP-BILL-2": "enforce", "CMP-TEAM-2": "enforce",
+        "SCP-1": "enforce", "SCP-2": "enforce", "SCP-5": "enforce"}
+    assert CMP.time_zone.key == "America/Denver"
+    assert DEFAULT.program("shared-care-plan").time_zone.key == "America/New_York"
+    assert DEFAULT.enforcement("NOT-A-RULE") == "off"
+
+
+def test_a_deployment_overrides_enforcement() -> None:
+    changed = DEFAULT.with_enforcement({"CMP-BILL-2": "warn"})
+    assert changed.enforcement("CMP-BILL-2") == "warn"
+    assert DEFAULT.enforcement("CMP-BILL-2") == "enforce"
+    with pytest.raises(RulesConfigError, match="NOPE"):
+        DEFAULT.with_enforcement({"NOPE": "warn"})
+    with pytest.raises(RulesConfigError, match="loudly"):
+        DEFAULT.with_enforcement({"SCP-1": "loudly"})
+    assert Settings.load({"rule_enforcement": "CMP-BILL-2=warn, SCP-5=off"}).rule_enforcement_overrides == {
+        "CMP-BILL-2": "warn", "SCP-5": "off"}
+
+
+@pytest.mark.parametrize("document, message", [
+    ({"programs": {"x": {"timeZone": "Mars/Olympus"}}}, "timeZone"),
+    ({"programs": {"x": {"timeZone": "UTC", "weekStartsOn": "someday"}}}, "weekStartsOn"),
+    ({"programs": {"x": {"timeZone": "UTC", "billableDaysPerWeek": -1}}}, "billableDaysPerWeek"),
+    ({"programs": {"x": {"timeZone": "UTC", "dailyRate": "ten"}}}, "dailyRate"),
+    ({"programs": {}, "rules": {"R": {"program": "x"}}}, "names program"),
+])
+def test_a_malformed_file_is_refused_by_name(document: dict, message: str) -> None:
+    with pytest.raises(RulesConfigError, match=message):
+        ProgramRules.from_json(document)
+
+
+def test_a_sunday_late_contact_belongs_to_the_local_week() -> None:
+    # 23:30 on Sunday 2026-11-22 in Denver is 06:30 on Monday in UTC: still the week of Sunday the 22nd.
+    week = weeks.week_of_instant(CMP, datetime(2026, 11, 23, 6, 30, tzinfo=UTC))
+    assert week.first_day == date(2026, 11, 22)
+    # 23:30 on Saturday the 21st belongs to the week before.
+    assert weeks.week_of_instant(CMP, datetime(2026, 11, 22, 6, 30)).first_day == date(2026, 11, 15)
+
+
+def test_weeks_across_daylight_saving_changes_have_their_real_length() -> None:
+    spring = weeks.week_of_day(CMP, date(2026, 3, 10))  # DST starts Sunday 2026-03-08
+    autumn = weeks.week_of_day(CMP, date(2026, 11, 3))  # DST ends Sunday 2026-11-01
+    assert spring.end_utc - spring.start_utc == timedelta(hours=167)
+    assert autumn.end_utc - autumn.start_utc == timedelta(hours=169)
+    assert weeks.day_bounds_utc(CMP, date(2026, 3, 8))[1] - weeks.day_bounds_utc(CMP, date(2026, 3, 8))[0] == \
+        timedelta(hours=23)
+
+
+def test_weeks_between_cover_a_range_without_gaps() -> None:
+    found = list(weeks.weeks_between(CMP, date(2026, 1, 7), date(2026, 2, 1)))
+    assert [w.first_day for w in found] == [date(2026, 1, 4), date(2026, 1, 11), date(2026, 1, 18),
+                                           date(2026, 1, 25), date(2026, 2, 1)]
+    assert all(a.end_utc == b.start_utc for a, b in itertools.pairwise(found))
