@@ -31,6 +31,7 @@ from .common import (
     resource,
     strip_prefix,
 )
+from .grouping import Anchor, Companion, RecordShape, Referenced, Referencing
 from .records import Key, LocalCode, Record, Text, unique
 
 KIND = "team"
@@ -75,6 +76,13 @@ class TeamRecord(Record):
 
 MODEL = TeamRecord
 """The record model of this kind."""
+
+#: Which resources make one record (see ``mappings/grouping.py``).
+SHAPE = RecordShape(
+    Anchor("Organization", ("cmp-team-organization",)),
+    (Companion("PractitionerRole", "cmp-practitioner-role", Referencing("organization")),
+     Companion("Practitioner", "cmp-practitioner", Referenced("practitioner", holder="cmp-practitioner-role"))),
+)
 
 
 def to_fhir(record: TeamRecord) -> list[dict]:
