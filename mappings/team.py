@@ -1,8 +1,8 @@
 """Team records <-> team Organization, staff Practitioners and PractitionerRoles.
 
 A team record is a PACT or MCT team (CMP-TEAM-1) with its type and size (``team-type`` ConceptMap: PACT
-small/medium/large, MCT), the department's approval date, its provider numbers (NPI, Medicaid provider id, tax id) and contact details, and its
-staff with their local roles (``staff-role`` ConceptMap -> NUCC taxonomy).
+small/medium/large, MCT), the department's approval date, its provider numbers (NPI, Medicaid provider id,
+tax id) and contact details, and its staff with their local roles (``staff-role`` ConceptMap -> NUCC taxonomy).
 
 Resources and ids: ``Organization/{team_id}`` (``cmp-team-organization``), ``Practitioner/p-{staff_id}``
 and ``PractitionerRole/pr-{staff_id}`` per staff member.

@@ -31,7 +31,8 @@ def member_of(kind: str, record: dict) -> str:
 def put_payers(client) -> None:
     for payer in PAYERS:
         body = (VALID / f"Organization-{payer}.json").read_bytes()
-        response = client.put(f"/fhir/Organization/{payer}", data=body, headers={"Content-Type": "application/fhir+json"})
+        response = client.put(f"/fhir/Organization/{payer}", data=body,
+                              headers={"Content-Type": "application/fhir+json"})
         assert response.status_code in (200, 201), response.get_data(as_text=True)[:1000]
 
 
