@@ -161,7 +161,7 @@ def _member_anchors(view: _StoreView, kind: str, patient_id: str) -> list[dict]:
     anchor = grouping.shape(kind).anchor
     if anchor.member == "id":
         patient = view.read(f"Patient/{patient_id}")
-        return [patient] if patient is not None else []
+        return [patient] if patient is not None else []  # not of a member profile: group() says so
     found = view.referring(anchor.resource_type, anchor.member, f"Patient/{patient_id}")
     return [r for r in found if grouping.shape(kind).is_anchor(r)]
 
@@ -189,7 +189,10 @@ def _records(view: _StoreView, kind: str, anchors: list[dict]) -> tuple[list, li
     module = mappings.kind(kind)
     records, issues = [], []
     for anchor in anchors:
-        for group in grouping.group(_gather(view, kind, anchor), [kind]).records:
+        found = grouping.group(_gather(view, kind, anchor), [kind])
+        issues += [Issue("error", "processing", f"{kind} record of {grouping.key(anchor)}: {u.resource} {u.reason}",
+                         u.resource.split("/")[0]) for u in found.unassigned]
+        for group in found.records:
             if group.missing:
                 issues += [Issue("error", "not-found", f"{kind} record of {group.anchor}: {m} is not stored",
                                  group.anchor.split("/")[0]) for m in group.missing]

@@ -204,3 +204,13 @@ def test_capability_lists_the_operations(client, name):
     else:
         for res_type in ("Patient", "Claim"):
             assert any(op["name"] == name for op in by_type[res_type].get("operation", [])), res_type
+
+
+def test_a_patient_of_no_member_profile_is_not_a_member_record(client):
+    patient = {"resourceType": "Patient", "id": "stranger", "name": [{"family": "Doe"}]}
+    assert client.put("/fhir/Patient/stranger", data=json.dumps(patient),
+                      headers={"Content-Type": "application/fhir+json"}).status_code in (200, 201)
+    response = export(client, "stranger", "?kind=member")
+    assert response.status_code == 422
+    assert any("declares none of the record profiles" in i["diagnostics"] for i in issues(response))
+    assert export(client, "stranger", "?kind=claim").get_json() == {"claim": []}
