@@ -117,7 +117,7 @@ def import_cmp() -> Response:
     elif request.mimetype == "text/csv":
         result = cmp_import.import_csv(svc, kind, req.text_body(), req.base_url(), source_system=source)
     elif request.mimetype == "application/edi-x12":
-        result = cmp_import.import_x12(svc, req.text_body(), req.base_url(), source_system=source)
+        result = cmp_import.import_x12(svc, req.text_body(), req.base_url(), source_system=source, kind=kind)
     else:
         raise UnsupportedMediaType(f"$import-cmp takes CMP records as application/json, text/csv or"
                                    f" application/edi-x12, not {request.mimetype!r}")

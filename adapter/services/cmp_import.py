@@ -70,17 +70,21 @@ def import_csv(services: Services, kind: str | None, text: str, base_url: str, *
     return _store(services, module, records, rejected, base_url, source_system, SOURCE_FORMAT_CSV)
 
 
-def import_x12(services: Services, text: str, base_url: str, *, source_system: str = "unknown") -> dict:
+def import_x12(services: Services, text: str, base_url: str, *, source_system: str = "unknown",
+               kind: str | None = None) -> dict:
     """Map and store the claims of an 837P interchange (``docs/records/x12.md``) in one transaction.
 
     The parties the claims name are looked up in the store: the billing provider by NPI among the team
     Organizations, the member by Medicaid id among the Patients, the payer by its X12 payer id among the
     payer Organizations (``mappings/x12_parties.py``).
 
-    :raise BadRequest: the body is not an interchange.
+    :raise BadRequest: the body is not an interchange, or ``kind`` is not ``claim``.
     :raise Unprocessable: a malformed interchange (segment, position and element named), or claims naming
         a provider, member or payer the store does not know (each named with its claim and segment).
     """
+    if kind not in (None, "claim"):
+        raise BadRequest(f"an 837P interchange holds claims: ?kind= is claim (or absent), not {kind!r}",
+                         expression="kind")
     if not text.lstrip().startswith("ISA"):
         raise BadRequest("the body is not an X12 interchange (it does not start with ISA)")
     parties, notes = parties_from_fhir(_stored_parties(services, text))

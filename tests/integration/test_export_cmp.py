@@ -161,6 +161,8 @@ def test_malformed_x12_is_rejected_with_the_segment(client):
     assert any("SE" in i["diagnostics"] for i in issues(response))
     assert client.post("/fhir/$import-cmp", data="hello", headers={"Content-Type": "application/edi-x12"}) \
         .status_code == 400
+    assert client.post("/fhir/$import-cmp?kind=member", data=(CMP / "claims.x12").read_text(),
+                       headers={"Content-Type": "application/edi-x12"}).status_code == 400
 
 
 def test_resources_our_mappings_did_not_write_are_a_422_listing_the_differences(client):
