@@ -263,9 +263,8 @@ def _record(kind: str, record_shape: RecordShape, anchor: dict, by_key: dict[str
 def _why_unassigned(resource: dict, shapes: list[tuple[str, RecordShape]]) -> str:
     of_kinds = [kind for kind, s in shapes if s.is_companion(resource)]
     if of_kinds:
-        return f"a part of a {' or '.join(of_kinds)} record, but no record's resources refer to it"
-    if any(s.is_anchor(resource) for _, s in shapes):
-        return "the anchor of a record of another kind"
+        return (f"a part of a {' or '.join(of_kinds)} record, but no record here takes it (its anchor is not"
+                " in the input, or does not refer to it)")
     return "declares none of the record profiles of " + ", ".join(kind for kind, _ in shapes)
 
 

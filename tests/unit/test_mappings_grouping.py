@@ -49,7 +49,7 @@ def test_the_story_groups_into_exactly_the_story_records(story):
     unassigned_types = {u.resource.split("/")[0] for u in found.unassigned}
     assert unassigned_types == {"ClaimResponse", "MeasureReport", "Organization", "Practitioner", "PractitionerRole"}
     orphan_staff = next(u for u in found.unassigned if u.resource == "PractitionerRole/pr-chen")
-    assert "no record's resources refer to it" in orphan_staff.reason
+    assert "no record here takes it" in orphan_staff.reason
     payer = next(u for u in found.unassigned if u.resource == "Organization/mt-medicaid")
     assert payer.reason.startswith("declares none of the record profiles")
 
