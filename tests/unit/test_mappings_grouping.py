@@ -9,8 +9,11 @@ from pathlib import Path
 
 import pytest
 import simplejson
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from mappings import KIND_NAMES, bundle, grouping, kind
+from tests.unit.test_mappings_csv import STRATEGIES
 
 REPO = Path(__file__).resolve().parents[2]
 CMP = REPO / "examples" / "cmp"
@@ -130,3 +133,22 @@ def test_references_at_walks_lists():
                          {"detail": {}}]}
     assert grouping.references_at(plan, "activity.reference") == ["ServiceRequest/a", "X/b"]
     assert grouping.references_at(plan, "careTeam") == []
+
+
+@pytest.mark.parametrize("kind_name", KIND_NAMES)
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_a_generated_record_is_found_among_other_resources(kind_name, data):
+    """Any record of the kind, its resources interleaved with another kind's, groups back into that record."""
+    other_kind = KIND_NAMES[(KIND_NAMES.index(kind_name) + 1) % len(KIND_NAMES)]
+    record = data.draw(STRATEGIES[kind_name])
+    mine = kind(kind_name).to_fhir(record)
+    ours = {grouping.key(r) for r in mine}
+    noise = [r for r in kind(other_kind).to_fhir(data.draw(STRATEGIES[other_kind])) if grouping.key(r) not in ours]
+    stream, queues = [], [list(mine), list(noise)]
+    while any(queues):
+        queue = data.draw(st.sampled_from([q for q in queues if q]))
+        stream.append(queue.pop(0))
+    found = grouping.group(stream, [kind_name])
+    assert [kind(kind_name).from_fhir(r.resources) for r in found.records] == [record]
+    assert {u.resource for u in found.unassigned} == {grouping.key(r) for r in noise}
