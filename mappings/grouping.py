@@ -210,6 +210,27 @@ def stream_groups(resources: Iterable[dict], kinds: Sequence[str] | None = None,
             yield RecordResources(kind, key(resource), [resource])
 
 
+def stub(resource: dict, kinds: Sequence[str] | None = None) -> dict:
+    """What :func:`group` looks at in ``resource``: its type, id, ``meta.profile`` and the references at the
+    paths the shapes of ``kinds`` declare, in the same nesting.
+
+    A reader of a large file can group the (small) stubs of all its resources, then read each record's
+    whole resources again, instead of holding every resource at once.
+    """
+    out: dict[str, Any] = {"resourceType": resource.get("resourceType"), "id": resource.get("id")}
+    profiles = (resource.get("meta") or {}).get("profile")
+    if profiles:
+        out["meta"] = {"profile": list(profiles)}
+    for path in dict.fromkeys(c.link.path for _, s in _shapes(kinds) for c in s.companions):
+        head, *rest = path.split(".")
+        for ref in references_at(resource, path):
+            node: dict = {"reference": ref}
+            for part in reversed(rest):
+                node = {part: node}
+            out.setdefault(head, []).append(node)
+    return out
+
+
 def _shapes(kinds: Sequence[str] | None) -> list[tuple[str, RecordShape]]:
     names = kinds if kinds is not None else import_module(__package__).KIND_NAMES
     return [(name, shape(name)) for name in names]

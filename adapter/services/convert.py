@@ -7,11 +7,12 @@ JSON/CSV, 837P). So FHIR -> FHIR is the only pair that is refused.
 
 Memory: CSV and NDJSON are read one row/line at a time and NDJSON, CSV and CMP JSON written one record at a
 time, so they convert in constant memory; FHIR NDJSON of one-resource kinds (contacts, meetings, claims,
-treatment plans) too, while kinds with companions (member, team, enrollment, shared care plan) hold the
-input's resources, since a companion may come before or after its anchor. A FHIR JSON Bundle and an 837P
-interchange are read whole. Bad CSV rows go to a rejects file that can be corrected and converted again;
-FHIR resources that make no record, and records that cannot be converted, are reported (never dropped in
-silence).
+treatment plans) too. For kinds with companions (member, team, enrollment, shared care plan) a companion may
+come before or after its anchor, so NDJSON is grouped in two passes holding only small stubs of the lines
+(``record_input.ndjson_groups``). A FHIR JSON Bundle and an 837P interchange are read whole.
+
+Bad CSV rows go to a rejects file that can be corrected and converted again; FHIR resources that make no
+record, and records that cannot be converted, are reported (never dropped in silence).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import pydantic
 import mappings
 from adapter import fhirjson
 from adapter.conformance.structure import TypeModel
-from adapter.services import x12_io
+from adapter.services import record_input, x12_io
 from adapter.wire import xml_format
 from mappings import bundle as fhir_bundle
 from mappings import csv_format, grouping, x12_837p
@@ -110,7 +111,7 @@ def _check_pair(kind: str, source: str, target: str, parties_path: Path | None) 
 def _parties(source: str, target: str, in_path: Path, parties_path: Path | None,
              report: ConvertReport) -> x12_837p.Parties:
     """The 837P parties: the ``--parties`` file's, then (FHIR input) the input's own, by one extra pass."""
-    resources = x12_io.read_parties_file(parties_path) if parties_path else []
+    resources = record_input.read_parties_file(parties_path) if parties_path else []
     if source in FHIR_FORMATS:
         resources += [r for r in _fhir_resources(source, in_path)
                       if r.get("resourceType") in ("Patient", "Organization")]
@@ -135,7 +136,9 @@ def _read(kind: str, module: Any, source: str, in_path: Path, out_path: Path, pa
         return _read_csv(kind, in_path, out_path, report)
     if source == X12:
         return _read_x12(in_path, parties, report)
-    return _read_fhir(kind, module, _fhir_resources(source, in_path), report)
+    if source == "fhir-ndjson":
+        return _read_fhir(module, record_input.ndjson_groups(in_path, [kind]), report)
+    return _read_fhir(module, grouping.stream_groups(record_input.read_fhir_json(in_path), [kind]), report)
 
 
 def _read_json(module: Any, in_path: Path, report: ConvertReport) -> Iterator:
@@ -172,12 +175,12 @@ def _read_x12(in_path: Path, parties: x12_837p.Parties | None, report: ConvertRe
 
 
 def _fhir_resources(source: str, in_path: Path) -> Iterable[dict]:
-    return x12_io.read_ndjson(in_path) if source == "fhir-ndjson" else x12_io.read_fhir_json(in_path)
+    return record_input.read_ndjson(in_path) if source == "fhir-ndjson" else record_input.read_fhir_json(in_path)
 
 
-def _read_fhir(kind: str, module: Any, resources: Iterable[dict], report: ConvertReport) -> Iterator:
-    """The records of ``resources``, grouped by the kind's declared shape; the rest reported."""
-    for item in grouping.stream_groups(resources, [kind]):
+def _read_fhir(module: Any, groups: Iterable[record_input.GroupItem], report: ConvertReport) -> Iterator:
+    """The records of the grouped resources (grouped by the kind's declared shape); the rest reported."""
+    for item in groups:
         if isinstance(item, str):
             report.provenance += 1
         elif isinstance(item, grouping.Unassigned):

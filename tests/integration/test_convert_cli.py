@@ -165,3 +165,20 @@ def test_fhir_resources_that_do_not_convert_are_rejected_by_name(settings, tmp_p
                  str(tmp_path / "out.json"))
     assert result.exit_code == 1
     assert "Encounter/qc-m-001-20260106" in result.output
+
+
+@pytest.mark.parametrize("kind", ["member", "team", "enrollment", "shared_care_plan"])
+def test_ndjson_with_companions_anywhere_groups_in_two_passes(settings, tmp_path, kind):
+    ndjson = tmp_path / "out.ndjson"
+    assert run(settings, "--kind", kind, "--from", "cmp-json", "--to", "fhir-ndjson", str(CMP / f"{kind}.json"),
+               str(ndjson)).exit_code == 0
+    lines = ndjson.read_text().splitlines()
+    anchors = [line for line in lines if '"Patient"' in line[:40] or '"Organization"' in line[:40]
+               or '"EpisodeOfCare"' in line[:40] or ('"CarePlan"' in line[:40])]
+    moved = tmp_path / "moved.ndjson"  # every anchor last: its companions all come before it
+    moved.write_text("\n".join([line for line in lines if line not in anchors] + anchors) + "\n")
+    back = tmp_path / "back.json"
+    result = run(settings, "--kind", kind, "--from", "fhir-ndjson", "--to", "cmp-json", str(moved), str(back))
+    assert result.exit_code == 0, result.output
+    got = sorted(json.loads(back.read_text()), key=json.dumps)
+    assert got == sorted(json.loads((CMP / f"{kind}.json").read_text()), key=json.dumps)

@@ -152,3 +152,13 @@ def test_a_generated_record_is_found_among_other_resources(kind_name, data):
     found = grouping.group(stream, [kind_name])
     assert [kind(kind_name).from_fhir(r.resources) for r in found.records] == [record]
     assert {u.resource for u in found.unassigned} == {grouping.key(r) for r in noise}
+
+
+def test_stubs_group_as_the_resources_do(story):
+    whole = grouping.group(story)
+    stubs = grouping.group([grouping.stub(r) for r in story])
+    assert [(r.kind, r.anchor, [grouping.key(x) for x in r.resources], r.missing) for r in stubs.records] == \
+        [(r.kind, r.anchor, [grouping.key(x) for x in r.resources], r.missing) for r in whole.records]
+    assert stubs.unassigned == whole.unassigned
+    assert len(json.dumps([grouping.stub(r) for r in story], default=str)) < \
+        len(json.dumps(story, default=str)) / 5
