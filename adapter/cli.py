@@ -133,18 +133,28 @@ def _print_result(result) -> None:
 @main.command()
 @click.option("--kind", required=True, help="Record kind: member, team, enrollment, treatment_plan, quality_contact, "
                                             "team_meeting, claim, shared_care_plan.")
-@click.option("--from", "source", required=True, type=click.Choice(["cmp-json", "cmp-csv"]))
-@click.option("--to", "target", required=True, type=click.Choice(["fhir-json", "fhir-ndjson", "fhir-xml"]))
+@click.option("--from", "source", required=True,
+              type=click.Choice(["cmp-json", "cmp-csv", "x12", "fhir-json", "fhir-ndjson"]))
+@click.option("--to", "target", required=True,
+              type=click.Choice(["fhir-json", "fhir-ndjson", "fhir-xml", "cmp-json", "cmp-csv", "x12"]))
 @click.option("--source-system", default="unknown", help="Named as the author in the Provenance.")
+@click.option("--parties", "parties_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="X12: FHIR Bundle or NDJSON of the team and payer Organizations and Patients the claims name.")
+@click.option("--envelope", "envelope_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="--to x12: JSON of the interchange envelope (docs/records/x12.md); default: this adapter to "
+                   "the first claim's payer, now.")
 @click.argument("in_path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.argument("out_path", type=click.Path(dir_okay=False, path_type=Path))
-def convert(kind: str, source: str, target: str, source_system: str, in_path: Path, out_path: Path) -> None:
-    """Convert CMP records (JSON or CSV) into FHIR resources that meet our profiles, offline.
+def convert(kind: str, source: str, target: str, source_system: str, parties_path: Path | None,
+            envelope_path: Path | None, in_path: Path, out_path: Path) -> None:
+    """Convert records between CMP JSON/CSV, X12 837P and FHIR (JSON, NDJSON, XML), offline.
 
     Bad CSV rows are reported and written to OUT.rejects.csv, which can be corrected and converted again;
-    the good rows are converted regardless. Exit 1 if any row was rejected.
+    the good rows are converted regardless. FHIR resources that make no record of KIND are listed. Exit 1
+    if any record was rejected.
     """
     import mappings
+    from adapter.services import x12_io
     from adapter.services.convert import convert as run_convert
     from mappings.codes import UnmappedCode
     from mappings.csv_format import CsvHeaderError
@@ -153,15 +163,21 @@ def convert(kind: str, source: str, target: str, source_system: str, in_path: Pa
         raise click.BadParameter(f"one of {', '.join(mappings.KIND_NAMES)}", param_hint="--kind")
     types = _type_model() if target == "fhir-xml" else None
     try:
+        envelope = x12_io.load_envelope(envelope_path) if envelope_path else None
         with click.progressbar(length=0, label=f"converting {in_path.name}", show_pos=True) as bar:
             report = run_convert(kind, source, target, in_path, out_path, types=types, source_system=source_system,
-                                 on_record=lambda: bar.update(1))
+                                 on_record=lambda: bar.update(1), parties_path=parties_path, envelope=envelope)
     except (CsvHeaderError, UnmappedCode, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
     for problem in report.problems[:50]:
         click.echo(f"  rejected {problem}", err=True)
-    click.echo(f"{report.records} records -> {report.resources} resources in {out_path}; {report.rejected} rejected"
-               + (f" (see {report.rejects_file})" if report.rejects_file else ""))
+    for note in [*report.unassigned[:50], *report.notes[:50]]:
+        click.echo(f"  not converted: {note}", err=True)
+    resources = f" ({report.resources} resources)" if report.resources else ""
+    click.echo(f"{report.records} records{resources} in {out_path}; {report.rejected} rejected"
+               + (f" (see {report.rejects_file})" if report.rejects_file else "")
+               + (f"; {len(report.unassigned)} resources belong to no {kind} record" if report.unassigned else "")
+               + (f"; {report.provenance} Provenance skipped" if report.provenance else ""))
     if report.rejected:
         sys.exit(1)
 

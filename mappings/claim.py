@@ -34,6 +34,7 @@ from .common import (
     resource,
     strip_prefix,
 )
+from .grouping import Anchor, RecordShape
 from .records import Key, LocalCode, Record, Text
 
 KIND = "claim"
@@ -103,6 +104,9 @@ class ClaimRecord(Record):
 
 MODEL = ClaimRecord
 """The record model of this kind."""
+
+#: Which resources make one record (see ``mappings/grouping.py``).
+SHAPE = RecordShape(Anchor("Claim", tuple(s.profile for s in SHAPES.values()), member="patient"))
 
 
 def to_fhir(record: ClaimRecord) -> list[dict]:

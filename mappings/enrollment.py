@@ -28,6 +28,7 @@ from .common import (
     resource,
     strip_prefix,
 )
+from .grouping import Anchor, Companion, RecordShape, Referenced
 from .records import Key, LocalCode, Record, Text, unique
 
 KIND = "enrollment"
@@ -63,6 +64,12 @@ class EnrollmentRecord(Record):
 
 MODEL = EnrollmentRecord
 """The record model of this kind."""
+
+#: Which resources make one record (see ``mappings/grouping.py``).
+SHAPE = RecordShape(
+    Anchor("EpisodeOfCare", ("cmp-enrollment",), member="patient"),
+    (Companion("CareTeam", "cmp-team", Referenced("team")),),
+)
 
 
 def to_fhir(record: EnrollmentRecord) -> list[dict]:

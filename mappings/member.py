@@ -31,6 +31,7 @@ from .common import (
     resource,
     strip_prefix,
 )
+from .grouping import Anchor, Companion, RecordShape, Referenced, Referencing
 from .records import DateTime, Key, LocalCode, Record, Text, unique
 
 KIND = "member"
@@ -105,6 +106,14 @@ class MemberRecord(Record):
 
 MODEL = MemberRecord
 """The record model of this kind."""
+
+#: Which resources make one record (see ``mappings/grouping.py``).
+SHAPE = RecordShape(
+    Anchor("Patient", ("cmp-member", "pccm-member"), member="id"),
+    (Companion("Coverage", "cmp-coverage", Referencing("beneficiary")),
+     Companion("Observation", "cmp-sdmi-determination", Referencing("subject")),
+     Companion("Observation", "cmp-loi-rating", Referenced("hasMember", holder="cmp-sdmi-determination"))),
+)
 
 
 # --- record -> FHIR -----------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from .common import (
     resource,
     strip_prefix,
 )
+from .grouping import Anchor, RecordShape
 from .records import DateTime, Key, LocalCode, Record, StaffRef, Text, Uri
 
 KIND = "quality_contact"
@@ -57,6 +58,9 @@ class QualityContactRecord(Record):
 
 MODEL = QualityContactRecord
 """The record model of this kind."""
+
+#: Which resources make one record (see ``mappings/grouping.py``).
+SHAPE = RecordShape(Anchor("Encounter", ("cmp-quality-contact",), member="subject"))
 
 
 def to_fhir(record: QualityContactRecord) -> list[dict]:

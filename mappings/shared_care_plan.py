@@ -34,6 +34,7 @@ from .common import (
     resource,
     strip_prefix,
 )
+from .grouping import Anchor, Companion, RecordShape, Referenced
 from .member import COVERAGE_ID_SUFFIX
 from .records import DateTime, Key, LocalCode, Record, Slug, Text
 
@@ -89,6 +90,14 @@ class SharedCarePlanRecord(Record):
 
 MODEL = SharedCarePlanRecord
 """The record model of this kind."""
+
+#: Which resources make one record (see ``mappings/grouping.py``).
+SHAPE = RecordShape(
+    Anchor("CarePlan", ("shared-care-plan",), member="subject"),
+    (Companion("CareTeam", "shared-care-team", Referenced("careTeam")),
+     Companion("ServiceRequest", "shared-plan-service", Referenced("activity.reference")),
+     Companion("QuestionnaireResponse", "care-coordination-form", Referenced("supportingInfo"))),
+)
 
 
 def _coverage_ids(record: SharedCarePlanRecord) -> dict[str, str]:

@@ -1,8 +1,8 @@
 """Team records <-> team Organization, staff Practitioners and PractitionerRoles.
 
 A team record is a PACT or MCT team (CMP-TEAM-1) with its type and size (``team-type`` ConceptMap: PACT
-small/medium/large, MCT), the department's approval date, its provider numbers and contact details, and its
-staff with their local roles (``staff-role`` ConceptMap -> NUCC taxonomy).
+small/medium/large, MCT), the department's approval date, its provider numbers (NPI, Medicaid provider id,
+tax id) and contact details, and its staff with their local roles (``staff-role`` ConceptMap -> NUCC taxonomy).
 
 Resources and ids: ``Organization/{team_id}`` (``cmp-team-organization``), ``Practitioner/p-{staff_id}``
 and ``PractitionerRole/pr-{staff_id}`` per staff member.
@@ -31,11 +31,14 @@ from .common import (
     resource,
     strip_prefix,
 )
+from .grouping import Anchor, Companion, RecordShape, Referenced, Referencing
 from .records import Key, LocalCode, Record, Text, unique
 
 KIND = "team"
 PROVIDER_ID_SYSTEM = "https://dphhs.mt.gov/medicaid-provider-id"
 LICENSE_SYSTEM = "https://example.org/state-license"
+EIN_SYSTEM = "urn:oid:2.16.840.1.113883.4.4"
+"""The IRS employer identification number (a US tax id), as US Core names it."""
 PROVIDER = concept(f"{TERMINOLOGY}/organization-type", "prov", "Healthcare Provider")
 
 
@@ -60,6 +63,8 @@ class TeamRecord(Record):
     approved_since: date
     npi: Text
     medicaid_provider_id: Text | None = None
+    tax_id: Text | None = None
+    """The team's employer identification number (EIN): the 837P billing provider's tax id (REF*EI)."""
     phone: Text | None = None
     address_line: Text
     city: Text
@@ -76,12 +81,21 @@ class TeamRecord(Record):
 MODEL = TeamRecord
 """The record model of this kind."""
 
+#: Which resources make one record (see ``mappings/grouping.py``).
+SHAPE = RecordShape(
+    Anchor("Organization", ("cmp-team-organization",)),
+    (Companion("PractitionerRole", "cmp-practitioner-role", Referencing("organization")),
+     Companion("Practitioner", "cmp-practitioner", Referenced("practitioner", holder="cmp-practitioner-role"))),
+)
+
 
 def to_fhir(record: TeamRecord) -> list[dict]:
     """The team Organization, then a Practitioner and a PractitionerRole per staff member."""
     identifiers = [{"system": NPI, "value": record.npi}]
     if record.medicaid_provider_id is not None:
         identifiers.append(identifier(PROVIDER_ID_SYSTEM, record.medicaid_provider_id, "PRN", "Provider number"))
+    if record.tax_id is not None:
+        identifiers.append(identifier(EIN_SYSTEM, record.tax_id, "TAX", "Tax ID number"))
     out = [resource(
         "Organization", record.team_id, "cmp-team-organization",
         extension=[{"url": profile_url("cmp-approval"), "valuePeriod": {"start": record.approved_since.isoformat()}}],
@@ -138,6 +152,7 @@ def _record(resources: list[dict]) -> TeamRecord:
         approved_since=parse_date(org["extension"][0]["valuePeriod"]["start"]),
         npi=identifier_value(org["identifier"], NPI),
         medicaid_provider_id=identifier_value(org["identifier"], PROVIDER_ID_SYSTEM),
+        tax_id=identifier_value(org["identifier"], EIN_SYSTEM),
         phone=phone,
         address_line=address["line"][0], city=address["city"], state=address["state"],
         postal_code=address["postalCode"],

@@ -24,6 +24,7 @@ from .common import (
     resource,
     strip_prefix,
 )
+from .grouping import Anchor, RecordShape
 from .records import DateTime, Key, LocalCode, Record, StaffRef, Text, Uri
 
 KIND = "team_meeting"
@@ -49,6 +50,9 @@ class TeamMeetingRecord(Record):
 
 MODEL = TeamMeetingRecord
 """The record model of this kind."""
+
+#: Which resources make one record (see ``mappings/grouping.py``).
+SHAPE = RecordShape(Anchor("Encounter", ("cmp-team-meeting",), member="subject"))
 
 
 def to_fhir(record: TeamMeetingRecord) -> list[dict]:

@@ -27,6 +27,7 @@ from .common import (
     resource,
     strip_prefix,
 )
+from .grouping import Anchor, RecordShape
 from .records import Key, LocalCode, Record, Text
 
 KIND = "treatment_plan"
@@ -54,6 +55,9 @@ class TreatmentPlanRecord(Record):
 
 MODEL = TreatmentPlanRecord
 """The record model of this kind."""
+
+#: Which resources make one record (see ``mappings/grouping.py``).
+SHAPE = RecordShape(Anchor("CarePlan", ("cmp-treatment-plan",), member="subject"))
 
 
 def to_fhir(record: TreatmentPlanRecord) -> list[dict]:

@@ -4,8 +4,9 @@
 
 The 837P needs parties the claim records only name: the billing team's NPI and address come from
 ``examples/cmp/team.json``, the member's Medicaid id, name, birth date, gender and address from
-``examples/cmp/member.json``. Two things the story's records do not hold are fixed here: the teams' tax
-ids (EINs, ``TAX_IDS``) and the payer's 837P name and payer id (``PAYERS``). The care-management fee
+``examples/cmp/member.json``, the teams' tax ids (EINs) from ``team.json``. The payer's 837P name and payer
+id (``PAYERS``) are not in any record: they are the ``alias`` and NIIP identifier of the payer Organization
+of the FHIR story (``examples/fhir/valid/Organization-mt-medicaid.json``), repeated here. The care-management fee
 claims (Connecticut PCCM/PCMH) are not per-diem claims and are left out (see ``mappings/x12_837p.py``).
 
 Usage::
@@ -33,7 +34,6 @@ ENVELOPE = Envelope(
     sender_id="CMPADAPTER", receiver_id="MTMEDICAID", control_number=1, date=date(2026, 3, 2), time="0900",
     submitter_name="CMP FHIR ADAPTER", submitter_contact="BILLING OFFICE", submitter_phone="4065550100",
     receiver_name="MONTANA MEDICAID", usage="T")
-TAX_IDS = {"pact-billings": "810003100", "mct-missoula": "810003200"}
 PAYERS = (Payer("mt-medicaid", "MONTANA MEDICAID", "MTMEDICAID"),)
 
 
@@ -44,9 +44,9 @@ def _read(kind: str) -> list[dict]:
 def parties() -> Parties:
     """The teams, members and payer of the story, as the 837P names them."""
     teams = tuple(
-        Provider(t["team_id"], t["name"], t["npi"], TAX_IDS[t["team_id"]],
+        Provider(t["team_id"], t["name"], t["npi"], t["tax_id"],
                  Address(t["address_line"], t["city"], t["state"], t["postal_code"]))
-        for t in _read("team") if t["team_id"] in TAX_IDS)
+        for t in _read("team") if t.get("tax_id"))
     members = tuple(
         Member(m["member_id"], m["medicaid_id"], m["family"], m["given"], date.fromisoformat(m["birth_date"]),
                m["gender"], Address(m["address"]["line"], m["address"]["city"], m["address"]["state"],

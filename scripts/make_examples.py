@@ -181,6 +181,11 @@ ORGANIZATIONS = {
     "hh-capital": ("Capital Region Health Home", "prov", "health-home", "NY"),
     "pcmh-elm-city": ("Elm City Family Practice", "prov", "pcmh", "CT"),
 }
+#: The payers' 837P name (2010BB NM103, as Organization.alias) and payer id (NM109, a NIIP identifier).
+X12_PAYERS = {"mt-medicaid": ("MONTANA MEDICAID", "MTMEDICAID"), "ny-medicaid": ("NEW YORK MEDICAID", "NYMEDICAID"),
+              "ct-medicaid": ("CONNECTICUT MEDICAID", "CTMEDICAID")}
+EIN = "urn:oid:2.16.840.1.113883.4.4"
+X12_PAYER_ID = "https://cmp-adapter.org/fhir/NamingSystem/x12-payer-id"
 ORGANIZATION_TYPES = {"pay": "Payer", "ins": "Insurance Company", "prov": "Healthcare Provider"}
 PROGRAM_NAMES = {"cmp": "Community Maintenance Program", "mltcp": "MLTC partial capitation plan",
                  "map": "Medicaid Advantage Plus plan", "health-home": "Health Home",
@@ -305,7 +310,9 @@ def add_organizations(story: Story) -> None:
             extension=[{"url": profile_url("cmp-approval"), "valuePeriod": {"start": team.approved_since}}],
             identifier=[{"system": NPI, "value": npi(team.npi_seed)},
                         {"type": concept(V2_0203, "PRN", "Provider number"),
-                         "system": "https://dphhs.mt.gov/medicaid-provider-id", "value": f"MT-{team.npi_seed}"}],
+                         "system": "https://dphhs.mt.gov/medicaid-provider-id", "value": f"MT-{team.npi_seed}"},
+                        {"type": concept(V2_0203, "TAX", "Tax ID number"), "system": EIN,
+                         "value": f"81000{team.npi_seed}"}],
             active=True,
             type=[concept(f"{TERMINOLOGY}/organization-type", "prov", "Healthcare Provider"),
                   concept(f"{CS}/cmp-team-type", team.team_type, team.team_type_display)],
@@ -318,9 +325,14 @@ def add_organizations(story: Story) -> None:
         types = [concept(f"{TERMINOLOGY}/organization-type", org_type, ORGANIZATION_TYPES[org_type])]
         if program:
             types.append(concept(f"{CS}/cmp-program", program, PROGRAM_NAMES[program]))
+        identifiers = [{"system": "https://example.org/organization-id", "value": org_id}]
+        x12_name, x12_id = X12_PAYERS.get(org_id, (None, None))
+        if x12_id:
+            identifiers.append({"type": concept(V2_0203, "NIIP", "National Insurance Payor Identifier (Payor)"),
+                                "system": X12_PAYER_ID, "value": x12_id})
         story.add("cmp-organization", resource(
-            "Organization", org_id, identifier=[{"system": "https://example.org/organization-id", "value": org_id}],
-            active=True, type=types, name=name,
+            "Organization", org_id, identifier=identifiers, active=True, type=types, name=name,
+            **({"alias": [x12_name]} if x12_name else {}),
             address=[{"state": state, "country": "US"}],
         ))
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, request
 
+from adapter import fhirjson
 from adapter.errors import UnsupportedMediaType
 from adapter.rest import request_info as req
 from adapter.rest.bundle_pages import history_bundle, search_bundle
@@ -16,6 +17,7 @@ from adapter.rest.responses import fhir_response, stored_response, version_heade
 from adapter.services import (
     bundles,
     capability,
+    cmp_export,
     cmp_import,
     resources,
     search,
@@ -50,6 +52,10 @@ OPERATIONS: dict[str, tuple[str, str, tuple[str, ...] | None]] = {
     "fhir.import_cmp": ("import-cmp", "https://cmp-adapter.org/fhir/OperationDefinition/import-cmp", ()),
     "fhir.translate": ("translate", "http://hl7.org/fhir/OperationDefinition/ConceptMap-translate",
                        ("ConceptMap",)),
+    "fhir.export_cmp_member": ("export-cmp", "https://cmp-adapter.org/fhir/OperationDefinition/Patient-export-cmp",
+                               ("Patient",)),
+    "fhir.export_cmp_claim": ("export-cmp", "https://cmp-adapter.org/fhir/OperationDefinition/Claim-export-cmp",
+                              ("Claim",)),
 }
 
 
@@ -110,10 +116,31 @@ def import_cmp() -> Response:
         result = cmp_import.import_json_records(svc, kind, req.json_body(), req.base_url(), source_system=source)
     elif request.mimetype == "text/csv":
         result = cmp_import.import_csv(svc, kind, req.text_body(), req.base_url(), source_system=source)
+    elif request.mimetype == "application/edi-x12":
+        result = cmp_import.import_x12(svc, req.text_body(), req.base_url(), source_system=source, kind=kind)
     else:
-        raise UnsupportedMediaType(
-            f"$import-cmp takes CMP records as application/json or text/csv, not {request.mimetype!r}")
+        raise UnsupportedMediaType(f"$import-cmp takes CMP records as application/json, text/csv or"
+                                   f" application/edi-x12, not {request.mimetype!r}")
     return fhir_response(result)
+
+
+@fhir_api.get("/Patient/<res_id>/$export-cmp", endpoint="export_cmp_member")
+def export_cmp_member(res_id: str) -> Response:
+    """The member's CMP records by kind (JSON), or one kind's CSV (``?kind=K&format=csv``)."""
+    kinds = [k for value in request.args.getlist("kind") for k in value.split(",") if k]
+    if request.args.get("format", "json") == "csv":
+        return Response(cmp_export.member_records_csv(req.services(), res_id, kinds), content_type="text/csv")
+    body = cmp_export.member_records(req.services(), res_id, kinds or None)
+    return Response(fhirjson.dumps(body, pretty=True), content_type="application/json")
+
+
+@fhir_api.get("/Claim/<res_id>/$export-cmp", endpoint="export_cmp_claim")
+def export_cmp_claim(res_id: str) -> Response:
+    """The claim record (``?format=json``, the default) or an 837P interchange of it (``?format=x12``)."""
+    if request.args.get("format", "json") == "x12":
+        return Response(cmp_export.claim_x12(req.services(), res_id), content_type="application/edi-x12")
+    return Response(fhirjson.dumps(cmp_export.claim_record(req.services(), res_id), pretty=True),
+                    content_type="application/json")
 
 
 @fhir_api.route("/ConceptMap/$translate", methods=["GET", "POST"], endpoint="translate")

@@ -28,8 +28,8 @@ staff_records = st.builds(Staff, staff_id=KEYS, given=TEXT, family=TEXT, prefix=
 
 team_records = st.builds(
     TeamRecord, team_id=KEYS, name=TEXT, team_type=local("team-type"), approved_since=DATES, npi=NPIS,
-    medicaid_provider_id=st.none() | TEXT, phone=st.none() | TEXT, address_line=TEXT, city=TEXT, state=TEXT,
-    postal_code=TEXT,
+    medicaid_provider_id=st.none() | TEXT, tax_id=st.none() | TEXT, phone=st.none() | TEXT, address_line=TEXT,
+    city=TEXT, state=TEXT, postal_code=TEXT,
     staff=st.lists(staff_records, max_size=4, unique_by=lambda s: s.staff_id).map(tuple),
 )
 
