@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from adapter.conformance.definitions import Definitions
@@ -30,6 +31,8 @@ class Services:
     store: ResourceStore
     validator: Validator
     policy: ValidationPolicy
+    #: Called by :meth:`close` before the engine is disposed (background workers stop here).
+    on_close: list[Callable[[], None]] = field(default_factory=list)
 
     @classmethod
     def build(cls, settings: Settings, *, create_schema: bool = False,
@@ -68,4 +71,6 @@ class Services:
             raise NotFound(f"resource type {res_type!r} is not supported by this server", expression=res_type)
 
     def close(self) -> None:
+        for stop in self.on_close:
+            stop()
         self.store.engine.dispose()
