@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import requests
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, exists, select, update
 
 from adapter import fhirjson
 from adapter.services.container import Services
@@ -64,14 +64,23 @@ class Deliverer:
     # --- claiming ------------------------------------------------------------------------------------------
 
     def claim(self, limit: int) -> list[Claimed]:
-        """Up to ``limit`` due notifications, oldest due first, leased to this process."""
+        """Up to ``limit`` due notifications, oldest due first, leased to this process.
+
+        The versions of one resource go to one subscriber in order: a notification waits while an earlier
+        one for the same subscription and resource is pending (being sent, or waiting for a retry), so a
+        receiver applying the ``PUT``s never has an older version overwrite a newer one.
+        """
         if limit <= 0:
             return []
         store = self.services.store
         d = subscription_deliveries.c
         now = now_utc()
+        earlier = subscription_deliveries.alias("earlier")
+        waits_for_earlier = exists(select(earlier.c.pk).where(
+            earlier.c.subscription_id == d.subscription_id, earlier.c.res_type == d.res_type,
+            earlier.c.res_id == d.res_id, earlier.c.status == "pending", earlier.c.pk < d.pk))
         statement = (select(d.pk, d.subscription_id, d.res_type, d.res_id, d.version, d.attempts)
-                     .where(d.status == "pending", d.next_attempt_at <= now)
+                     .where(d.status == "pending", d.next_attempt_at <= now, ~waits_for_earlier)
                      .order_by(d.next_attempt_at, d.pk).limit(limit))
         if store.is_postgres:
             statement = statement.with_for_update(skip_locked=True)
