@@ -20,8 +20,8 @@ Rules:
 Concurrency: on PostgreSQL the round runs in a transaction holding the cursor row ``FOR UPDATE SKIP LOCKED``,
 so with many processes one matches and the others skip the round. ``pk`` values are taken when a writer
 inserts, so a transaction still in progress can commit a lower ``pk`` after a higher one is visible; the
-matcher therefore never reads past a gap in the sequence until every transaction that was running when it
-saw the gap has ended (:class:`_GapWatch`). On SQLite there is one writer at a time and no such gap: the
+matcher therefore never reads past a gap in the sequence until every transaction that was writing versions
+when it saw the gap has ended (:class:`_GapWatch`). On SQLite there is one writer at a time and no such gap: the
 round reads without a lock and moves the cursor with compare-and-set.
 """
 
@@ -53,8 +53,12 @@ LOG_CURSOR = "log"
 _IDS_PER_QUERY = 100
 #: Active subscriptions read per round; more are matched in later rounds' pages (see :meth:`_active`).
 _MAX_SUBSCRIPTIONS = 1000
-_XMIN = text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
-_XMAX = text("SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint")
+#: The transactions (other than ours) that are writing versions: a row lock-free way to know who may
+#: still commit a lower ``pk``; an insert holds ``RowExclusiveLock`` on the table until its transaction ends.
+_VERSION_WRITERS = text(
+    "SELECT DISTINCT virtualtransaction FROM pg_locks WHERE locktype = 'relation' "
+    "AND relation = CAST(:table AS regclass) AND mode = 'RowExclusiveLock' AND pid <> pg_backend_pid()"
+).bindparams(table=resource_versions.name)
 
 
 @dataclass(frozen=True)
@@ -208,21 +212,24 @@ class Matcher:
 class _GapWatch:
     """Tells which of the versions read after the cursor may be matched now (PostgreSQL's sequence gaps).
 
-    A gap below a visible ``pk`` is either a transaction still running or one that rolled back. When the
-    matcher meets one it notes the highest ``pk`` it saw and the snapshot's ``xmax`` taken after the read;
-    once the oldest running transaction is younger than that ``xmax``, every writer that could fill the
-    gap has ended, and everything up to the noted ``pk`` may be read past. On SQLite nothing is ever in
-    flight while the matcher reads (one writer, and a rolled-back ``pk`` is reused), so every row is usable.
+    A gap below a visible ``pk`` is either a transaction still writing or one that rolled back. The writer
+    that took the missing ``pk`` inserted into ``resource_versions`` before the matcher read past it, and
+    holds a ``RowExclusiveLock`` on the table until it ends. So when the matcher meets a gap it notes the
+    highest ``pk`` it saw and the transactions holding that lock (read from ``pg_locks`` after the rows);
+    once none of them is left, every writer that could fill the gap has ended and everything up to the
+    noted ``pk`` may be read past. Transactions elsewhere in the cluster (which would hold back a
+    snapshot's ``xmin``) do not delay it. On SQLite nothing is ever in flight while the matcher reads (one
+    writer, and a rolled-back ``pk`` is reused), so every row is usable.
     """
 
     def __init__(self, is_postgres: bool) -> None:
         self.is_postgres = is_postgres
         self.settled_upto = 0
-        self.waiting: tuple[int, int] | None = None
+        self.waiting: tuple[int, frozenset[str]] | None = None
 
     def refresh(self, conn: Connection) -> None:
         """Call before reading the log: settle the gap being waited on if its writers have all ended."""
-        if self.waiting is not None and conn.execute(_XMIN).scalar_one() >= self.waiting[1]:
+        if self.waiting is not None and not self.waiting[1] & _writers(conn):
             self.settled_upto = max(self.settled_upto, self.waiting[0])
             self.waiting = None
 
@@ -234,11 +241,15 @@ class _GapWatch:
         for row in rows:
             if row.pk != expected and row.pk > self.settled_upto:
                 if self.waiting is None:
-                    self.waiting = (rows[-1].pk, conn.execute(_XMAX).scalar_one())
+                    self.waiting = (rows[-1].pk, _writers(conn))
                 break
             usable.append(row)
             expected = row.pk + 1
         return usable
+
+
+def _writers(conn: Connection) -> frozenset[str]:
+    return frozenset(conn.execute(_VERSION_WRITERS).scalars())
 
 
 def _move_cursor(tx: Connection, old: int, new: int) -> bool:

@@ -293,3 +293,36 @@ def test_the_worker_thread_delivers_without_being_driven(settings, definitions):
     finally:
         services.close()
     assert not worker._thread.is_alive()  # closing the services stopped it
+
+
+# --- PostgreSQL: a transaction that commits after a later one ------------------------------------------------
+
+
+def test_a_version_committed_late_is_not_skipped(client, worker, services, database_url):
+    """A writer that took a lower ``resource_versions.pk`` but commits after a higher one is visible: the
+    matcher waits at the gap instead of moving past it (and a rolled-back gap does not stall it)."""
+    if not services.store.is_postgres:
+        pytest.skip("SQLite has one writer: no version becomes visible after a later one")
+    from adapter.services import resources
+
+    with hook_receiver() as receiver:
+        subscribe(client, subscription_body(receiver.url))
+        rounds(worker)
+        with services.store.begin() as slow:
+            early = resources.create(services, "CarePlan", shared_care_plan(), conn=slow).stored
+            late = resources.create(services, "CarePlan", shared_care_plan()).stored  # commits first
+            rounds(worker, 2)
+            assert receiver.received == []  # the matcher waits at early's gap
+        rounds(worker, 2)
+        assert sorted(r.path for r in receiver.wait_for(2)) == sorted(
+            [f"/hook/CarePlan/{early.res_id}", f"/hook/CarePlan/{late.res_id}"])
+
+        class Abort(Exception):
+            pass
+
+        with pytest.raises(Abort), services.store.begin() as doomed:
+            resources.create(services, "CarePlan", shared_care_plan(), conn=doomed)
+            raise Abort
+        after = resources.create(services, "CarePlan", shared_care_plan()).stored
+        rounds(worker, 3)
+        assert receiver.wait_for(3)[-1].path == f"/hook/CarePlan/{after.res_id}"
