@@ -106,6 +106,6 @@ def test_a_restarted_server_delivers_what_was_pending_once(server_env, receiver,
         receiver.status = 200
     with running_server(server_env):
         expected = {f"/hook/CarePlan/{res_id}" for res_id in [during["id"], *written_offline]}
-        got = receiver.wait_for(3, timeout=45)
+        receiver.wait_for(3, timeout=45)
         time.sleep(1.5)  # two processes poll: anything delivered twice would show up by now
     assert sorted(r.path for r in receiver.received) == sorted(expected)
