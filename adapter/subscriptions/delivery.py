@@ -84,6 +84,10 @@ class Deliverer:
                      .order_by(d.next_attempt_at, d.pk).limit(limit))
         if store.is_postgres:
             statement = statement.with_for_update(skip_locked=True)
+        due = select(d.pk).where(d.status == "pending", d.next_attempt_at <= now).limit(1)
+        with store.connect() as conn:  # most rounds find nothing due: don't take SQLite's write lock for that
+            if conn.execute(due).first() is None:
+                return []
         with store.begin() as tx:
             rows = tx.execute(statement).all()
             if rows:
