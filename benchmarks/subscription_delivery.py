@@ -15,10 +15,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import requests
@@ -67,21 +72,42 @@ def subscribe(session: requests.Session, base: str, receiver: Receiver) -> None:
     session.post(f"{base}/Subscription", data=json.dumps(body), headers=FHIR_JSON, timeout=30).raise_for_status()
 
 
+@contextmanager
+def separate_worker(env: dict[str, str], wanted: bool) -> Iterator[None]:
+    if not wanted:
+        yield
+        return
+    process = subprocess.Popen([sys.executable, "-m", "adapter.cli", "subscriptions-worker"],
+                               env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        yield
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--writes", type=int, default=200)
     parser.add_argument("--slow-seconds", type=float, default=5.0)
     parser.add_argument("--poll-ms", type=int, default=1000)
     parser.add_argument("--database-url", default="")
+    parser.add_argument("--separate-worker", action="store_true",
+                        help="serve with CMP_ADAPTER_SUBSCRIPTION_WORKER=false and run `cmp-adapter "
+                             "subscriptions-worker` as its own process")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as data_dir, hook_receiver() as fast, hook_receiver() as slow:
         slow.delay = args.slow_seconds
         env = {"CMP_ADAPTER_DATA_DIR": data_dir, "CMP_ADAPTER_SUBSCRIPTION_POLL_MS": str(args.poll_ms)}
         if args.database_url:
             env["CMP_ADAPTER_DATABASE_URL"] = args.database_url
-        with running_server(env) as base, requests.Session() as session:
+        if args.separate_worker:
+            env["CMP_ADAPTER_SUBSCRIPTION_WORKER"] = "false"
+        with running_server(env) as base, requests.Session() as session, separate_worker(env, args.separate_worker):
             writes(session, base, 20)  # warm-up
-            print(f"{args.writes} sequential POST CarePlan (shared care plan, validated), poll {args.poll_ms} ms\n")
+            where = "its own process" if args.separate_worker else "a thread of each server process"
+            print(f"{args.writes} sequential POST CarePlan (shared care plan, validated), poll {args.poll_ms} ms, "
+                  f"worker in {where}\n")
             print("| phase | p50 | p99 | max |\n|---|---|---|---|")
             report("no subscription", writes(session, base, args.writes)[0])
             subscribe(session, base, fast)

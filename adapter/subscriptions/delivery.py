@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import requests
 from sqlalchemy import delete, exists, select, update
@@ -36,6 +38,8 @@ log = logging.getLogger(__name__)
 #: How long past the request timeout a claimed notification stays leased to the process sending it.
 LEASE_MARGIN = timedelta(seconds=30)
 _ERROR_TEXT_LIMIT = 500
+#: Due rows read per free sending thread when claiming, to find rows of several subscriptions.
+_CANDIDATES_PER_SLOT = 4
 _FORMATS = {"json": Format.JSON, "xml": Format.XML}
 
 
@@ -63,12 +67,14 @@ class Deliverer:
 
     # --- claiming ------------------------------------------------------------------------------------------
 
-    def claim(self, limit: int) -> list[Claimed]:
-        """Up to ``limit`` due notifications, oldest due first, leased to this process.
+    def claim(self, limit: int, busy: Collection[str] = ()) -> list[Claimed]:
+        """Up to ``limit`` due notifications, oldest due first, at most one per subscription and none for
+        the ``busy`` subscriptions (being sent to by this process), leased to this process.
 
-        The versions of one resource go to one subscriber in order: a notification waits while an earlier
-        one for the same subscription and resource is pending (being sent, or waiting for a retry), so a
-        receiver applying the ``PUT``s never has an older version overwrite a newer one.
+        One at a time per subscription and process means a slow endpoint holds one sending thread, not all
+        of them. And the versions of one resource go to one subscriber in order: a notification waits
+        while an earlier one for the same subscription and resource is pending (being sent, or waiting for
+        a retry), so a receiver applying the ``PUT``s never has an older version overwrite a newer one.
         """
         if limit <= 0:
             return []
@@ -79,17 +85,24 @@ class Deliverer:
         waits_for_earlier = exists(select(earlier.c.pk).where(
             earlier.c.subscription_id == d.subscription_id, earlier.c.res_type == d.res_type,
             earlier.c.res_id == d.res_id, earlier.c.status == "pending", earlier.c.pk < d.pk))
-        statement = (select(d.pk, d.subscription_id, d.res_type, d.res_id, d.version, d.attempts)
-                     .where(d.status == "pending", d.next_attempt_at <= now, ~waits_for_earlier)
-                     .order_by(d.next_attempt_at, d.pk).limit(limit))
-        if store.is_postgres:
-            statement = statement.with_for_update(skip_locked=True)
-        due = select(d.pk).where(d.status == "pending", d.next_attempt_at <= now).limit(1)
+        conditions = [d.status == "pending", d.next_attempt_at <= now]
+        if busy:
+            conditions.append(d.subscription_id.not_in(list(busy)))
+        due = select(d.pk).where(*conditions).limit(1)
         with store.connect() as conn:  # most rounds find nothing due: don't take SQLite's write lock for that
             if conn.execute(due).first() is None:
                 return []
+        statement = (select(d.pk, d.subscription_id, d.res_type, d.res_id, d.version, d.attempts)
+                     .where(*conditions, ~waits_for_earlier)
+                     .order_by(d.next_attempt_at, d.pk).limit(limit * _CANDIDATES_PER_SLOT))
+        if store.is_postgres:
+            statement = statement.with_for_update(skip_locked=True)
         with store.begin() as tx:
-            rows = tx.execute(statement).all()
+            chosen: dict[str, Any] = {}
+            for row in tx.execute(statement):
+                if len(chosen) < limit and row.subscription_id not in chosen:
+                    chosen[row.subscription_id] = row
+            rows = list(chosen.values())
             if rows:
                 lease_end = now + timedelta(seconds=self.timeout) + LEASE_MARGIN
                 tx.execute(update(subscription_deliveries).where(d.pk.in_([row.pk for row in rows]))

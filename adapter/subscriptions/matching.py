@@ -76,6 +76,8 @@ class Matcher:
         self.services = services
         self._gaps = _GapWatch(services.store.is_postgres)
         self._cursor_checked = False
+        #: The last round read a full batch: more versions are waiting, match again without pausing.
+        self.last_round_full = False
 
     def advance(self) -> int:
         """Match the next batch of the log; return the number of deliveries queued."""
@@ -110,6 +112,7 @@ class Matcher:
 
     def _match(self, conn: Connection, position: int) -> tuple[int, list[dict]]:
         """(the new cursor position, the deliveries to queue) for the versions after ``position``."""
+        self.last_round_full = False
         subscriptions = self._active(conn)
         if not subscriptions:
             return position, []  # nothing to match; a new subscription starts at its own position anyway
@@ -119,6 +122,7 @@ class Matcher:
         rows = conn.execute(select(v.pk, v.res_type, v.res_id, v.version, v.method).where(v.pk > start)
                             .order_by(v.pk).limit(self.services.settings.subscription_batch_size)).all()
         usable = self._gaps.usable(conn, start, rows)
+        self.last_round_full = len(usable) == self.services.settings.subscription_batch_size
         if not usable:
             return start, []
         return usable[-1].pk, self._deliveries(conn, subscriptions, usable)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 from flask import Flask
 
@@ -39,20 +39,24 @@ class SubscriptionWorker:
         self.poll_seconds = max(settings.subscription_poll_ms, 10) / 1000
         self.threads = max(1, settings.subscription_delivery_threads)
         self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="cmp-notify")
-        self._in_flight: set[Future] = set()
+        self._in_flight: dict[Future, Claimed] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_prune = 0.0
 
-    def run_once(self) -> tuple[int, int]:
-        """One round: (notifications queued, notifications handed to the sending threads)."""
-        queued = self.matcher.advance()
-        self._in_flight = {future for future in self._in_flight if not future.done()}
-        claimed = self.deliverer.claim(self.threads - len(self._in_flight))
+    def run_once(self, *, match: bool = True) -> tuple[int, int]:
+        """One round: (notifications queued, notifications handed to the sending threads).
+
+        ``match=False`` only hands out due notifications (the loop does that between matching rounds).
+        """
+        queued = self.matcher.advance() if match else 0
+        self._in_flight = {future: item for future, item in self._in_flight.items() if not future.done()}
+        busy = {item.subscription_id for item in self._in_flight.values()}
+        claimed = self.deliverer.claim(self.threads - len(self._in_flight), busy)
         for item in claimed:
             future = self._pool.submit(self.deliverer.deliver, item)
             future.add_done_callback(lambda f, item=item: _log_failure(f, item))
-            self._in_flight.add(future)
+            self._in_flight[future] = item
         if time.monotonic() - self._last_prune > _PRUNE_EVERY:
             self._last_prune = time.monotonic()
             self.deliverer.prune(self.services.settings.subscription_keep_hours)
@@ -77,12 +81,23 @@ class SubscriptionWorker:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     def _loop(self) -> None:
+        """Match every poll interval (at once again after a full batch); between matches, hand out due
+        notifications as soon as a sending thread is free, so throughput is not one batch per interval."""
+        next_match = 0.0
         while not self._stop.is_set():
+            match = time.monotonic() >= next_match
             try:
-                self.run_once()
+                self.run_once(match=match)
             except Exception:  # the thread's one handler: a failed round must not end the worker
                 log.exception("subscription round failed; retrying in %.1fs", self.poll_seconds)
-            self._stop.wait(self.poll_seconds)
+            if match:
+                full = self.matcher.last_round_full
+                next_match = time.monotonic() + (0.0 if full else self.poll_seconds)
+            pause = max(0.0, next_match - time.monotonic())
+            if self._in_flight:
+                wait(list(self._in_flight), timeout=pause, return_when=FIRST_COMPLETED)
+            else:
+                self._stop.wait(pause)
 
 
 def _log_failure(future: Future, item: Claimed) -> None:

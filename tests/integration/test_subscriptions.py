@@ -63,8 +63,11 @@ def other_care_plan() -> dict:
 
 
 def rounds(worker: SubscriptionWorker, count: int = 1) -> None:
+    """``count`` matching rounds, then hand out what is due until nothing is (one per subscription a time)."""
     for _ in range(count):
         worker.run_once()
+        worker.wait_idle(10)
+    while worker.run_once(match=False)[1]:
         worker.wait_idle(10)
 
 

@@ -109,3 +109,26 @@ def test_a_restarted_server_delivers_what_was_pending_once(server_env, receiver,
         receiver.wait_for(3, timeout=45)
         time.sleep(1.5)  # two processes poll: anything delivered twice would show up by now
     assert sorted(r.path for r in receiver.received) == sorted(expected)
+
+
+def test_the_worker_can_run_as_a_process_of_its_own(server_env, receiver):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    env = {**server_env, "CMP_ADAPTER_SUBSCRIPTION_WORKER": "false"}
+    with running_server(env) as base:
+        post(base, subscription(receiver.url))
+        plan = post(base, shared_care_plan())
+        time.sleep(1.0)
+        assert receiver.received == []  # the API processes send nothing
+        worker = subprocess.Popen([sys.executable, "-m", "adapter.cli", "subscriptions-worker"],
+                                  env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        try:
+            got = receiver.wait_for(1, timeout=30)
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            output = worker.communicate(timeout=30)[0].decode()
+        assert [r.path for r in got] == [f"/hook/CarePlan/{plan['id']}"], output
+        assert worker.returncode == 0, output
