@@ -251,6 +251,27 @@ def test_one_failing_subscription_does_not_hold_up_another(client, worker):
         assert len(good.wait_for(3)) == 3
 
 
+def test_an_ended_subscription_is_not_notified(client, worker):
+    with hook_receiver() as receiver:
+        subscribe(client, {**subscription_body(receiver.url), "end": "2026-01-01T00:00:00Z"})
+        post_json(client, "/fhir/CarePlan", shared_care_plan())
+        rounds(worker, 2)
+        time.sleep(0.2)
+        assert receiver.received == []
+
+
+def test_sent_notifications_are_pruned_after_the_retention(client, worker, services):
+    with hook_receiver() as receiver:
+        subscribe(client, subscription_body(receiver.url))
+        post_json(client, "/fhir/CarePlan", shared_care_plan())
+        rounds(worker)
+        assert receiver.wait_for(1)
+    assert worker.deliverer.prune(keep_hours=1) == 0  # delivered just now: kept
+    with services.store.connect() as conn:
+        assert conn.execute(select(subscription_deliveries.c.status)).scalars().all() == ["delivered"]
+    assert worker.deliverer.prune(keep_hours=-1) == 1
+
+
 def test_versions_of_one_resource_arrive_in_order(client, worker):
     with hook_receiver() as receiver:
         receiver.delay = 0.2
