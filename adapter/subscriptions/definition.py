@@ -80,7 +80,7 @@ def check_subscription(definitions: Definitions, served_types: Sequence[str], re
     problems = [*_criteria_problems(definitions, served_types, resource.get("criteria")),
                 *_channel_problems(resource.get("channel"))]
     status = resource.get("status")
-    if status not in _CLIENT_STATUSES:
+    if not isinstance(status, str) or status not in _CLIENT_STATUSES:
         problems.append(Issue("error", "business-rule",
                               f"a client submits a subscription as 'requested' or 'off', not {status!r}; "
                               "the server sets 'active' and 'error'", "Subscription.status"))
@@ -143,12 +143,14 @@ def _channel_problems(channel: object) -> list[Issue]:
         problems.append(Issue("error", "value", f"channel endpoint {endpoint!r} must be an http(s) URL",
                               "Subscription.channel.endpoint"))
     payload = channel.get("payload")
-    if payload is not None and payload.split(";", 1)[0].strip() not in PAYLOAD_FORMATS:
+    if payload is not None and (not isinstance(payload, str)
+                                or payload.split(";", 1)[0].strip() not in PAYLOAD_FORMATS):
         problems.append(Issue("error", "not-supported",
                               f"channel payload {payload!r} is not supported; use one of "
                               f"{', '.join(PAYLOAD_FORMATS)} or leave it out for an empty notification",
                               "Subscription.channel.payload"))
-    for index, header in enumerate(channel.get("header") or ()):
+    headers = channel.get("header") or []
+    for index, header in enumerate(headers if isinstance(headers, list) else [headers]):
         try:
             _split_header(header)
         except ValueError as exc:

@@ -116,6 +116,17 @@ def test_bad_subscriptions_are_refused_with_the_element_at_fault(client, change,
     assert client.get("/fhir/Subscription").get_json()["total"] == 0
 
 
+@pytest.mark.parametrize("change", [
+    {"status": ["requested"]}, {"criteria": 5}, {"channel": "rest-hook"}, {"channel": {"type": "rest-hook"}},
+    {"channel": {"type": "rest-hook", "endpoint": "https://v.example", "payload": 5}},
+    {"channel": {"type": "rest-hook", "endpoint": "https://v.example", "header": "X-A: b"}},
+    {"channel": {"type": "rest-hook", "endpoint": "https://v.example", "header": [{"x": 1}]}},
+])
+def test_malformed_subscriptions_are_client_errors(client, change):
+    response = post_json(client, "/fhir/Subscription", {**subscription_body("https://v.example"), **change})
+    assert 400 <= response.status_code < 500, response.get_data(as_text=True)
+
+
 # --- matching and delivery ------------------------------------------------------------------------------------
 
 
