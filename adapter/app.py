@@ -12,6 +12,7 @@ from adapter.rest import errors
 from adapter.rest.fhir_api import fhir_api
 from adapter.services.container import Services
 from adapter.settings import Settings
+from adapter.subscriptions import worker as subscriptions
 
 
 def create_app(config: Mapping[str, Any] | Settings | None = None, *, services: Services | None = None) -> Flask:
@@ -29,5 +30,6 @@ def create_app(config: Mapping[str, Any] | Settings | None = None, *, services: 
     errors.init_app(app)
     app.register_blueprint(fhir_api)
     app.add_url_rule("/", "root", lambda: redirect("/fhir/metadata"))
+    subscriptions.init_app(app)
     logging.getLogger("adapter").setLevel(logging.INFO)
     return app

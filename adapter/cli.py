@@ -17,6 +17,7 @@ import click
 from adapter.conformance.packages import PackageCache, PackageError
 from adapter.rest.outcome import operation_outcome
 from adapter.settings import Settings
+from adapter.subscriptions.commands import subscriptions_worker
 
 
 def _settings(database_url: str | None = None) -> Settings:
@@ -357,6 +358,9 @@ def _redact(url: str) -> str:
         credentials, host = rest.rsplit("@", 1)
         return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}" if ":" in credentials else url
     return url
+
+
+main.add_command(subscriptions_worker)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -24,6 +24,7 @@ DEFAULT_RESOURCE_TYPES: tuple[str, ...] = (
     "Goal", "Provenance", "AuditEvent", "Group", "Location", "Binary", "Basic", "Bundle",
     "StructureDefinition", "ValueSet", "CodeSystem", "ConceptMap", "SearchParameter", "OperationDefinition",
     "CapabilityStatement", "ImplementationGuide", "NamingSystem",
+    "Subscription",
 )
 
 #: FHIR packages whose definitions the server needs; the first one found in the cache is used.
@@ -83,6 +84,23 @@ class Settings:
     default_handling: str = "lenient"
     #: Log SQL statements (debugging only).
     echo_sql: bool = False
+    #: Run the subscription worker (matching and rest-hook delivery) in a thread of each server process.
+    subscription_worker: bool = True
+    #: How often the worker looks for new versions and due deliveries, in milliseconds.
+    subscription_poll_ms: int = 1000
+    #: Retry schedule of a failed notification: the first wait, doubled after each failure up to the max.
+    subscription_retry_initial_ms: int = 2000
+    subscription_retry_max_ms: int = 300_000
+    #: Failed attempts of one notification after which its subscription is set to ``error``.
+    subscription_max_attempts: int = 6
+    #: Timeout of one notification request (connect and read), in milliseconds.
+    subscription_timeout_ms: int = 10_000
+    #: Notifications sent at the same time by one process (a slow endpoint holds only one of them).
+    subscription_delivery_threads: int = 4
+    #: Versions read from the log per matching round.
+    subscription_batch_size: int = 500
+    #: Delivered and abandoned notifications are kept this long (hours) for inspection, then removed.
+    subscription_keep_hours: int = 24
 
     @property
     def effective_database_url(self) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +36,8 @@ class Services:
     program_rules: ProgramRules = field(default_factory=lambda: ProgramRules({}))
     #: Run on every write transaction's changes before it commits (:mod:`adapter.services.write_checks`).
     write_checks: list[WriteCheck] = field(default_factory=list)
+    #: Called by :meth:`close` before the engine is disposed (background workers stop here).
+    on_close: list[Callable[[], None]] = field(default_factory=list)
 
     @classmethod
     def build(cls, settings: Settings, *, create_schema: bool = False,
@@ -77,4 +80,6 @@ class Services:
             raise NotFound(f"resource type {res_type!r} is not supported by this server", expression=res_type)
 
     def close(self) -> None:
+        for stop in self.on_close:
+            stop()
         self.store.engine.dispose()

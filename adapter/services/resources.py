@@ -29,9 +29,15 @@ from adapter.services import search as _search
 from adapter.services.container import Services
 from adapter.services.write_checks import Change, PendingWrites, record_change, write_transaction
 from adapter.store.sql import StoredResource, VersionConflict
+from adapter.subscriptions.definition import check_subscription
 
 _ID_PATTERN = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 _ETAG_PATTERN = re.compile(r'^\s*(?:W/)?"?([0-9]+)"?\s*$')
+#: Checks a type needs beyond its profiles before it is stored; they may set server-managed elements.
+_TYPE_CHECKS = {
+    "Subscription": lambda services, resource: check_subscription(
+        services.definitions, services.settings.resource_types, resource),
+}
 
 
 @dataclass
@@ -81,6 +87,9 @@ def check_resource(services: Services, res_type: str, resource: dict) -> list[Is
     issues = services.policy.check(services.validator, resource)
     if any(issue.is_error for issue in issues):
         raise Unprocessable(issues=[i for i in issues if i.severity != "information"] or issues)
+    type_check = _TYPE_CHECKS.get(res_type)
+    if type_check is not None:
+        type_check(services, resource)
     return [issue for issue in issues if not issue.is_error]
 
 

@@ -160,3 +160,35 @@ INDEX_TABLES: dict[str, Table] = {
     "reference": search_reference,
     "uri": search_uri,
 }
+
+# --- subscriptions (docs/decisions/011-subscriptions-from-the-version-log.md) ----------------------------------
+
+subscription_cursor = Table(
+    "subscription_cursor", metadata,
+    Column("name", String(32), primary_key=True),
+    Column("position", PrimaryKey, nullable=False),
+)
+"""How far the subscription matcher has read ``resource_versions`` (its ``pk``); one row, ``name = 'log'``."""
+
+subscription_deliveries = Table(
+    "subscription_deliveries", metadata,
+    Column("pk", PrimaryKey, primary_key=True, autoincrement=True),
+    Column("subscription_id", String(64), nullable=False),
+    Column("version_pk", PrimaryKey, nullable=False),
+    Column("res_type", String(64), nullable=False),
+    Column("res_id", String(64), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", DateTime, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("finished_at", DateTime, nullable=True),
+    Column("last_error", Text, nullable=True),
+    UniqueConstraint("subscription_id", "version_pk"),
+    Index(None, "status", "next_attempt_at"),
+)
+"""One notification to send: a matched version for one subscription, with its retry state.
+
+``status`` is ``pending`` (sent when ``next_attempt_at`` is due; a claimed one is leased by moving that
+time forward), ``delivered``, or ``abandoned`` (the subscription failed, was switched off or deleted).
+"""
