@@ -50,6 +50,11 @@ OPERATIONS: dict[str, tuple[str, str, tuple[str, ...] | None]] = {
     "fhir.import_cmp": ("import-cmp", "https://cmp-adapter.org/fhir/OperationDefinition/import-cmp", ()),
     "fhir.translate": ("translate", "http://hl7.org/fhir/OperationDefinition/ConceptMap-translate",
                        ("ConceptMap",)),
+    "fhir_bulk.export_system": ("export", "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export", ()),
+    "fhir_bulk.export_patient": ("export", "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export",
+                                 ("Patient",)),
+    "fhir_bulk.export_group": ("export", "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export",
+                               ("Group",)),
 }
 
 
