@@ -66,6 +66,8 @@ class _TypeFiles:
         self.written[-1]["count"] = self._count
 
     def _roll(self) -> None:
+        if self.written:
+            self.written[-1]["count"] = self._count
         self.close()
         name = f"{self.res_type}-{len(self.written) + 1}.ndjson"
         self._handle = (self.folder / name).open("wb")
