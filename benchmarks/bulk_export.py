@@ -27,9 +27,9 @@ import requests
 from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from adapter.services.container import Services  # noqa: E402
-from adapter.settings import Settings  # noqa: E402
-from tests.integration.live_server import running_server  # noqa: E402
+from adapter.services.container import Services
+from adapter.settings import Settings
+from tests.integration.live_server import running_server
 
 BATCH = 5000
 

@@ -121,8 +121,9 @@ class ExportJobStore:
                 job = _job(row)
                 if job.attempts >= max_attempts:
                     errors = [*job.errors, _issue("fatal", "incomplete",
-                                                  f"the export was interrupted {job.attempts} times (the server "
-                                                  "running it stopped); it was not completed")]
+                                                  f"the export was interrupted {job.attempts} time"
+                                                  f"{'' if job.attempts == 1 else 's'} (the server running it "
+                                                  "stopped); it was not completed")]
                     conn.execute(update(export_jobs).where(export_jobs.c.id == job.id).values(
                         state=FAILED, finished_at=moment, errors=json.dumps(errors), lease_owner=None,
                         lease_expires_at=None))
