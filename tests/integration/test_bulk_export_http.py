@@ -51,6 +51,14 @@ def test_our_client_downloads_an_export_equal_to_the_server_reads(settings, tmp_
             patients = pull_export(client, tmp_path / "patients", patients=True, types=["Patient", "Encounter"],
                                    poll_interval=0.2, timeout=120)
             assert patients.counts == {"Patient": result.counts["Patient"], "Encounter": result.counts["Encounter"]}
+            panel = json.loads((EXAMPLES / "Group-panel-pact-billings.json").read_text())
+            members = {m["entity"]["reference"] for m in panel["member"]}
+            team = pull_export(client, tmp_path / "panel", group_id="panel-pact-billings",
+                               types=["Patient", "EpisodeOfCare"], poll_interval=0.2, timeout=120)
+            exported = {kind: [json.loads(line) for line in (tmp_path / "panel" / f"{kind}.ndjson").read_text()
+                               .splitlines()] for kind in team.counts}
+            assert {f"Patient/{p['id']}" for p in exported["Patient"]} == members
+            assert sorted(e["patient"]["reference"] for e in exported["EpisodeOfCare"]) == sorted(members)
         cli = CliRunner().invoke(main, ["pull", "--from", base, "--export", "--type", "CarePlan",
                                         "--out", str(tmp_path / "cli")])
         assert cli.exit_code == 0, cli.output
