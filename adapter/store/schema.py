@@ -161,6 +161,11 @@ INDEX_TABLES: dict[str, Table] = {
     "uri": search_uri,
 }
 
+#: Bulk Data export reads each type in primary-key pages (``res_type = ? AND pk > ? ORDER BY pk``): this index
+#: serves them without a sort. Without it SQLite picks (res_type, last_updated) and sorts every matching row
+#: for each page, which makes an export quadratic in the size of the type.
+Index(None, resources.c.res_type, resources.c.pk)
+
 #: Bulk Data ``$export`` jobs (docs/decisions/009-bulk-export-jobs.md): the kick-off request, the consistent
 #: cut (``transaction_time``), progress, the files written, errors, and the lease of the worker running it.
 #: ``state``: accepted → in-progress → completed | failed; cancelled until its files are gone.

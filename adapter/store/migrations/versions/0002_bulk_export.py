@@ -1,4 +1,4 @@
-"""Bulk Data $export jobs.
+"""Bulk Data $export jobs, and an index for reading a type in primary-key order.
 
 Revision ID: 0002
 Revises: 0001
@@ -17,6 +17,7 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_index("ix_resources_res_type_pk", "resources", ["res_type", "pk"])
     op.create_table(
         "export_jobs",
         sa.Column("id", sa.String(64), nullable=False),
@@ -44,3 +45,4 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("export_jobs")
+    op.drop_index("ix_resources_res_type_pk", table_name="resources")
