@@ -85,7 +85,7 @@ class ExportWorkers:
             try:
                 self._sweep_if_due()
                 job = self.jobs.claim(f"{prefix}:{uuid.uuid4().hex[:8]}", settings.export_lease_seconds,
-                                      settings.export_max_attempts)
+                                      settings.export_max_attempts, settings.export_retention_seconds)
             except Exception:  # the database is unreachable or a bug: log and try again later
                 log.exception("export worker: could not claim a job")
                 job = None

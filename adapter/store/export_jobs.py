@@ -101,11 +101,12 @@ class ExportJobStore:
 
     # --- the worker side -----------------------------------------------------------------------------------
 
-    def claim(self, owner: str, lease_seconds: int, max_attempts: int) -> ExportJob | None:
+    def claim(self, owner: str, lease_seconds: int, max_attempts: int, retention_seconds: int = 3600,
+              ) -> ExportJob | None:
         """Take the oldest job that is waiting, or whose worker's lease expired, and lease it to ``owner``.
 
-        A job already attempted ``max_attempts`` times is failed instead (its worker died each time), and
-        the next candidate is tried.
+        A job already attempted ``max_attempts`` times is failed instead (its worker died each time; it is
+        kept ``retention_seconds`` like any finished job), and the next candidate is tried.
         """
         while True:
             moment = now_utc()
@@ -125,8 +126,8 @@ class ExportJobStore:
                                                   f"{'' if job.attempts == 1 else 's'} (the server running it "
                                                   "stopped); it was not completed")]
                     conn.execute(update(export_jobs).where(export_jobs.c.id == job.id).values(
-                        state=FAILED, finished_at=moment, errors=json.dumps(errors), lease_owner=None,
-                        lease_expires_at=None))
+                        state=FAILED, finished_at=moment, expires_at=moment + timedelta(seconds=retention_seconds),
+                        progress="failed", errors=json.dumps(errors), lease_owner=None, lease_expires_at=None))
                     continue
                 errors = job.errors
                 if job.attempts:

@@ -327,7 +327,8 @@ def test_a_job_interrupted_too_often_fails_with_an_operation_outcome(manual_app)
     outcome = response.get_json()
     assert outcome["issue"][-1]["severity"] == "fatal" and "interrupted 2 times" in outcome["issue"][-1]["diagnostics"]
     job_id = status.rsplit("/", 1)[1]
-    assert exports.jobs.get(job_id).state == FAILED
+    failed = exports.jobs.get(job_id)
+    assert failed.state == FAILED and failed.expires_at == failed.finished_at + timedelta(seconds=3600)
 
 
 def test_finished_jobs_are_deleted_after_the_retention_time(app, services):
