@@ -8,8 +8,10 @@ run (the consistent cut, leases) disable the pool (``export_workers=0``) and cla
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -311,6 +313,26 @@ def test_an_expired_lease_is_reclaimed_and_the_job_restarts(manual_app, services
     assert manifest["error"]  # the restart is reported
     notes = client.get(manifest["error"][0]["url"].removeprefix("http://localhost")).get_data(as_text=True)
     assert "restarted" in notes
+
+
+def test_concurrent_claimers_never_take_the_same_job(manual_app):
+    """Eight threads claim from six waiting jobs at once: each job goes to exactly one of them (PostgreSQL:
+    FOR UPDATE SKIP LOCKED; SQLite: the single-writer lock)."""
+    client = manual_app.test_client()
+    statuses = {_kick_off(client, "/fhir/$export", _type="Patient").rsplit("/", 1)[1] for _ in range(6)}
+    exports: BulkExports = manual_app.extensions["cmp_bulk"]
+    start = threading.Barrier(8)
+
+    def claim_all(number: int) -> list[str]:
+        start.wait()
+        taken = []
+        while (job := exports.jobs.claim(f"worker-{number}", 30, 3)) is not None:
+            taken.append(job.id)
+        return taken
+
+    with ThreadPoolExecutor(8) as pool:
+        claimed = [job_id for taken in pool.map(claim_all, range(8)) for job_id in taken]
+    assert sorted(claimed) == sorted(statuses)
 
 
 def test_a_job_interrupted_too_often_fails_with_an_operation_outcome(manual_app):
