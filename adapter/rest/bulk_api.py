@@ -4,6 +4,7 @@
 
     GET    /fhir/$export | /fhir/Patient/$export | /fhir/Group/{id}/$export   (Prefer: respond-async)
            → 202, Content-Location: /fhir/$export-status/{job}
+    POST   the same, with the parameters in a Parameters body (or the query string)
     GET    /fhir/$export-status/{job}   → 202 X-Progress + Retry-After | 200 manifest | 500 | 404
     DELETE /fhir/$export-status/{job}   → 202 (cancelled, files removed) | 404
     GET    /fhir/$export-files/{job}/{file}  → 200 application/fhir+ndjson (streamed from disk) | 404
@@ -23,6 +24,7 @@ from adapter import fhirjson
 from adapter.rest import request_info as req
 from adapter.rest.outcome import information
 from adapter.rest.responses import fhir_response
+from adapter.services import bulk_request
 from adapter.services.bulk_export import BulkExports
 
 NDJSON = "application/fhir+ndjson"
@@ -41,17 +43,17 @@ def _exports() -> BulkExports:
     return current_app.extensions["cmp_bulk"]
 
 
-@bulk_api.get("/$export", endpoint="export_system")
+@bulk_api.route("/$export", methods=["GET", "POST"], endpoint="export_system")
 def export_system() -> Response:
     return _kick_off("system", None)
 
 
-@bulk_api.get("/Patient/$export", endpoint="export_patient")
+@bulk_api.route("/Patient/$export", methods=["GET", "POST"], endpoint="export_patient")
 def export_patient() -> Response:
     return _kick_off("patient", None)
 
 
-@bulk_api.get("/Group/<group_id>/$export", endpoint="export_group")
+@bulk_api.route("/Group/<group_id>/$export", methods=["GET", "POST"], endpoint="export_group")
 def export_group(group_id: str) -> Response:
     return _kick_off("group", group_id)
 
@@ -82,6 +84,8 @@ def export_file(job_id: str, name: str) -> Response:
 def _kick_off(level: str, group_id: str | None) -> Response:
     prefer = req.prefer()
     args = [(name, value) for name, value in request.args.items(multi=True)]
+    if request.method == "POST" and request.content_length:
+        args += bulk_request.parameters_to_args(req.body_resource())
     request_url = req.base_url() + request.full_path.removeprefix(bulk_api.url_prefix or "").rstrip("?")
     job = _exports().kick_off(level, group_id, args, respond_async=prefer.respond_async,
                               lenient=prefer.handling == "lenient", request_url=request_url)

@@ -107,6 +107,26 @@ def parse_kickoff(services: Services, level: str, group_id: str | None, args: Se
     return ExportRequest(level, tuple(types), group_id, since, filters, tuple(warnings))
 
 
+def parameters_to_args(resource: dict) -> list[tuple[str, str]]:
+    """A POST kick-off's Parameters body as (name, value) pairs, like the query string of a GET (export.html
+    "POST kick-off": each parameter's ``value[x]``, a reference's ``reference``).
+
+    Raises:
+        BadRequest: the body is not a Parameters resource, or a parameter has no simple value.
+    """
+    if resource.get("resourceType") != "Parameters":
+        raise BadRequest(f"a POST $export takes a Parameters resource, not {resource.get('resourceType')!r}")
+    args = []
+    for parameter in resource.get("parameter", []):
+        values = [v for k, v in parameter.items() if k.startswith("value")]
+        value = values[0].get("reference") if values and isinstance(values[0], dict) else (values or [None])[0]
+        if not isinstance(value, str):
+            raise BadRequest(f"the $export parameter {parameter.get('name')!r} has no simple value",
+                             expression=f"Parameters.parameter.where(name = '{parameter.get('name')}')")
+        args.append((parameter.get("name", ""), value))
+    return args
+
+
 def _since(values: list[str]) -> datetime | None:
     """``_since`` as naive UTC. :raise BadRequest: not an instant with a time zone, or given twice."""
     if not values:

@@ -147,6 +147,23 @@ def test_a_bad_kick_off_is_400_with_an_operation_outcome(client, query, headers,
     assert fragment in outcome["issue"][0]["diagnostics"]
 
 
+def test_a_post_kick_off_takes_a_parameters_body(client):
+    created = _story(client)
+    body = {"resourceType": "Parameters", "parameter": [
+        {"name": "_type", "valueString": "Observation"}, {"name": "_outputFormat", "valueString": "ndjson"},
+        {"name": "_typeFilter", "valueString": "Observation?status=final"}]}
+    response = client.post("/fhir/Patient/$export", json=body, headers={**ASYNC, **FHIR_JSON})
+    assert response.status_code == 202
+    lines = _download(client, _wait(client, response.headers["Content-Location"].removeprefix("http://localhost")))
+    assert _ids(lines["Observation"]) == {o["id"] for o in created["Observation"] if o["status"] == "final"}
+    unsupported = {"resourceType": "Parameters", "parameter": [{"name": "patient",
+                                                                "valueReference": {"reference": "Patient/x"}}]}
+    refused = client.post("/fhir/$export", json=unsupported, headers={**ASYNC, **FHIR_JSON})
+    assert refused.status_code == 400 and "patient" in refused.get_json()["issue"][0]["diagnostics"]
+    not_parameters = client.post("/fhir/$export", json={"resourceType": "Patient"}, headers={**ASYNC, **FHIR_JSON})
+    assert not_parameters.status_code == 400
+
+
 def test_a_type_outside_the_patient_compartment_is_400_at_patient_level(client):
     response = client.get("/fhir/Patient/$export", query_string={"_type": "Organization"}, headers=ASYNC)
     assert response.status_code == 400
