@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask, redirect
 
-from adapter.rest import errors
+from adapter.rest import bulk_api, errors
 from adapter.rest.fhir_api import fhir_api
 from adapter.services.container import Services
 from adapter.settings import Settings
@@ -29,6 +29,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None, *, services: 
     app.extensions["cmp"] = services or Services.build(settings)
     errors.init_app(app)
     app.register_blueprint(fhir_api)
+    bulk_api.init_app(app)
     app.add_url_rule("/", "root", lambda: redirect("/fhir/metadata"))
     subscriptions.init_app(app)
     logging.getLogger("adapter").setLevel(logging.INFO)

@@ -101,12 +101,30 @@ class Settings:
     subscription_batch_size: int = 500
     #: Delivered and abandoned notifications are kept this long (hours) for inspection, then removed.
     subscription_keep_hours: int = 24
+    #: Bulk Data $export (docs/decisions/009-bulk-export-jobs.md): seconds a finished export's files are
+    #: kept (then deleted with the job); worker threads per process (0: this process runs no export jobs);
+    #: seconds a worker's lease on a job lasts without renewal (a dead worker's job is re-claimed after it);
+    #: attempts before a job that keeps being interrupted fails; resources per read page and per file;
+    #: the Retry-After sent while a job runs; whether the manifest says the files need the access token.
+    export_retention_seconds: int = 3600
+    export_workers: int = 2
+    export_lease_seconds: int = 30
+    export_max_attempts: int = 3
+    export_page_size: int = 1000
+    export_file_max_resources: int = 100_000
+    export_retry_after_seconds: int = 2
+    export_requires_access_token: bool = False
 
     @property
     def effective_database_url(self) -> str:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{Path(self.data_dir).resolve() / 'cmp-adapter.sqlite'}"
+
+    @property
+    def exports_dir(self) -> Path:
+        """Where Bulk Data export files are written: ``<data_dir>/exports/<job id>/``."""
+        return Path(self.data_dir).resolve() / "exports"
 
     @property
     def effective_compiled_cache_dir(self) -> str:

@@ -657,6 +657,23 @@ def add_measure_reports(story: Story, contacts: dict[str, dict[int, list[date]]]
                 ))
 
 
+def add_team_panels(story: Story) -> None:
+    """Each team's panel (cmp-team-panel): the patients of the team's active enrollments, from the story's
+    EpisodeOfCare resources, each from the start of the enrollment."""
+    for team in TEAMS:
+        team_ref = f"Organization/{team.id}"
+        enrollments = [r for r in story.resources.values() if r["resourceType"] == "EpisodeOfCare"
+                       and r["status"] == "active" and r["managingOrganization"]["reference"] == team_ref]
+        story.add("cmp-team-panel", resource(
+            "Group", f"panel-{team.id}", type="person", actual=True,
+            code=concept(f"{CS}/cmp-program", "cmp", PROGRAM_NAMES["cmp"]),
+            name=f"{team.name} CMP panel", managingEntity=ref("Organization", team.id, team.name),
+            quantity=len(enrollments),
+            member=[{"entity": ref("Patient", e["patient"]["reference"].split("/")[1], e["patient"].get("display")),
+                     "period": {"start": e["period"]["start"]}} for e in enrollments],
+        ))
+
+
 def add_cmp(story: Story) -> None:
     contacts: dict[str, dict[int, list[date]]] = {}
     for member in CMP_MEMBERS:
@@ -669,6 +686,7 @@ def add_cmp(story: Story) -> None:
         contacts[member.id] = add_contacts_and_meetings(story, member)
         add_claims(story, member, contacts[member.id])
     add_measure_reports(story, contacts)
+    add_team_panels(story)
 
 
 # --- New York shared plans of care --------------------------------------------------------------------------
@@ -1015,6 +1033,15 @@ def breaches() -> list[Breach]:
                put(("generalPractitioner",), [role_ref(person("santos")), role_ref(person("murphy"))])),
         Breach("Patient/m-201", "pccm-member", "Patient.identifier:medicaidId", "no Medicaid member id",
                drop("identifier", "0")),
+        # cmp-team-panel
+        Breach("Group/panel-pact-billings", "cmp-team-panel", "Group.managingEntity", "no team",
+               drop("managingEntity")),
+        Breach("Group/panel-pact-billings", "cmp-team-panel", "Group.member.period", "a member without a period",
+               drop("member", "0", "period")),
+        Breach("Group/panel-pact-billings", "cmp-team-panel", "Group.member.inactive",
+               "a former member kept as inactive instead of removed", put(("member", "0", "inactive"), True)),
+        Breach("Group/panel-pact-billings", "cmp-team-panel", "cmp-panel-1", "quantity is not the number of members",
+               put(("quantity",), 99)),
         # cmp-coverage
         Breach("Coverage/cov-m-001", "cmp-coverage", "Coverage.identifier:memberId",
                "the member id is typed subscriber number, not member number",

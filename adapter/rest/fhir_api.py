@@ -56,6 +56,11 @@ OPERATIONS: dict[str, tuple[str, str, tuple[str, ...] | None]] = {
                                ("Patient",)),
     "fhir.export_cmp_claim": ("export-cmp", "https://cmp-adapter.org/fhir/OperationDefinition/Claim-export-cmp",
                               ("Claim",)),
+    "fhir_bulk.export_system": ("export", "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export", ()),
+    "fhir_bulk.export_patient": ("export", "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export",
+                                 ("Patient",)),
+    "fhir_bulk.export_group": ("export", "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export",
+                               ("Group",)),
 }
 
 

@@ -192,3 +192,33 @@ subscription_deliveries = Table(
 ``status`` is ``pending`` (sent when ``next_attempt_at`` is due; a claimed one is leased by moving that
 time forward), ``delivered``, or ``abandoned`` (the subscription failed, was switched off or deleted).
 """
+#: Bulk Data export reads each type in primary-key pages (``res_type = ? AND pk > ? ORDER BY pk``): this index
+#: serves them without a sort. Without it SQLite picks (res_type, last_updated) and sorts every matching row
+#: for each page, which makes an export quadratic in the size of the type.
+Index(None, resources.c.res_type, resources.c.pk)
+
+#: Bulk Data ``$export`` jobs (docs/decisions/009-bulk-export-jobs.md): the kick-off request, the consistent
+#: cut (``transaction_time``), progress, the files written, errors, and the lease of the worker running it.
+#: ``state``: accepted → in-progress → completed | failed; cancelled until its files are gone.
+export_jobs = Table(
+    "export_jobs", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("state", String(16), nullable=False),
+    Column("request_url", Text, nullable=False),
+    Column("parameters", Text, nullable=False),
+    Column("transaction_time", DateTime, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("started_at", DateTime, nullable=True),
+    Column("finished_at", DateTime, nullable=True),
+    Column("expires_at", DateTime, nullable=True),
+    Column("progress", Text, nullable=True),
+    Column("exported", BigInteger, nullable=False, default=0),
+    Column("total", BigInteger, nullable=True),
+    Column("output", Text, nullable=False, default="[]"),
+    Column("errors", Text, nullable=False, default="[]"),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("lease_owner", String(128), nullable=True),
+    Column("lease_expires_at", DateTime, nullable=True),
+    Index(None, "state", "lease_expires_at"),
+    Index(None, "expires_at"),
+)

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from alembic.script import ScriptDirectory
 from click.testing import CliRunner
+from sqlalchemy import create_engine
 
 from adapter.cli import main
+from adapter.store.migrate import alembic_config
 
 
 def cli_env(settings) -> dict[str, str]:
@@ -45,11 +48,7 @@ def test_packages_list_and_db_upgrade(settings):
     listed = runner.invoke(main, ["packages", "list"], env=cli_env(settings))
     assert "hl7.fhir.r4.examples#4.0.1" in listed.output
     upgraded = runner.invoke(main, ["db", "upgrade"], env=cli_env(settings))
-    from alembic.script import ScriptDirectory
-
-    from adapter.store.migrate import alembic_config
-
-    head = ScriptDirectory.from_config(alembic_config(None)).get_current_head()
+    head = ScriptDirectory.from_config(alembic_config(create_engine("sqlite://"))).get_current_head()
     assert upgraded.exit_code == 0 and f"revision {head}" in upgraded.output
 
 

@@ -155,3 +155,11 @@ Usage: #definition
 * insert Search(measure, reference, http://hl7.org/fhir/SearchParameter/MeasureReport-measure)
 * insert Search(reporter, reference, http://hl7.org/fhir/SearchParameter/MeasureReport-reporter)
 * insert Search(period, date, http://hl7.org/fhir/SearchParameter/MeasureReport-period)
+
+* insert ServerResource(Group)
+* insert Supports(cmp-team-panel)
+* insert Search(member, reference, http://hl7.org/fhir/SearchParameter/Group-member)
+* insert Search(managing-entity, reference, http://hl7.org/fhir/SearchParameter/Group-managing-entity)
+* rest[0].resource[=].operation[+].name = "export"
+* rest[0].resource[=].operation[=].definition = "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export"
+* rest[0].resource[=].operation[=].documentation = "Bulk Data export of a team panel (cmp-team-panel): the Patient compartments of its members."
