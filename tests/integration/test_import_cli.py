@@ -121,6 +121,9 @@ def test_unusable_imports_are_one_line_errors(settings, tmp_path):
     assert "give --format" in run(env, "--kind", "member", str(tmp_path / "records.txt")).output
     header = run(env, "--kind", "member", str(CMP / "quality_contact.csv"))
     assert header.exit_code == 1 and "Traceback" not in header.output
+    (tmp_path / "parties.json").write_text('{"payers": [{"payer_id": "x"}]}')
+    parties = run(env, "--kind", "claim", "--parties", str(tmp_path / "parties.json"), str(CMP / "claims.x12"))
+    assert parties.exit_code == 1 and "parties file" in parties.output and "Traceback" not in parties.output
 
 
 # --- to a remote server --------------------------------------------------------------------------------------

@@ -44,7 +44,7 @@ def test_every_operation_of_ours_in_the_operations_table_is_in_the_package():
     package = package_operations()
     for url, (name, types) in ours.items():
         assert url in package, f"{url} is offered but not defined in profiles/"
-        for resource_type in (types or (None,)) if types is not None else (None,):
+        for resource_type in types or (None,):  # () is the system level; None (every type) is not ours
             assert defines(package[url], resource_type, name), url
 
 
