@@ -73,7 +73,7 @@ class _destination:
         self._close = lambda: None
 
     def __enter__(self):
-        from adapter.services import record_import, x12_parties
+        from adapter.services import record_import, x12_party_lookup
 
         if self.base_url:
             from adapter.client import FhirClient
@@ -81,7 +81,7 @@ class _destination:
             client = FhirClient(self.base_url)
             self._close = client.close
             return (record_import.remote_sink(_reporting(client), source_system=self.source_system),
-                    x12_parties.client_finder(client))
+                    x12_party_lookup.client_finder(client))
         from adapter.conformance.packages import PackageError
         from adapter.services.container import Services
         from adapter.settings import Settings
@@ -92,7 +92,7 @@ class _destination:
             raise click.ClickException(str(exc)) from exc
         self._close = services.close
         return (record_import.local_sink(services, source_system=self.source_system),
-                x12_parties.store_finder(services))
+                x12_party_lookup.store_finder(services))
 
     def __exit__(self, *exc_info: object) -> None:
         self._close()
@@ -114,7 +114,7 @@ class _reporting:
 
 
 def _parties(path: Path | None, finder):
-    from adapter.services.x12_parties import parties_from_json
+    from adapter.services.x12_party_lookup import parties_from_json
 
     try:
         data = json.loads(path.read_text(encoding="utf-8")) if path else {}

@@ -4,9 +4,11 @@
 ``provider_id``, ``member_id`` and ``payer_id`` through a :class:`~mappings.x12_837p.Parties` lookup.
 Those keys are our resource ids, so the natural place to look them up is where the members and teams
 already are: ``Patient?identifier=<Medicaid id system>|<id>`` and ``Organization?identifier=<NPI system>|<npi>``,
-in the local store or on a remote FHIR server. A payer's 837P id (NM109 ``PI``) is not an identifier our
-payer Organizations carry, so payers are looked up by identifier value only and otherwise come from a
-parties file (``--parties``, JSON: :func:`parties_from_json`). The file wins where both know a party.
+in the local store or on a remote FHIR server. A payer's 837P id (NM109 ``PI``) is looked up by identifier
+value alone (``Organization?identifier=MTMEDICAID``), whatever system the payer Organization records it
+under; payers (or anyone) not found can come from a parties file (``--parties``, JSON:
+:func:`parties_from_json`). The file wins where both know a party. Lookups are lazy: only the parties the
+interchange names are asked for, once each.
 """
 
 from __future__ import annotations
