@@ -351,6 +351,11 @@ def _client_call(action):
         raise click.ClickException(str(exc)) from exc
 
 
+from adapter.cli_import import import_command  # noqa: E402  (its own module; registered here)
+
+main.add_command(import_command)
+
+
 def _redact(url: str) -> str:
     """Hide a password in a database URL before printing it."""
     if "@" in url and "://" in url:

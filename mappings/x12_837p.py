@@ -34,6 +34,7 @@ a ``ValueError``). Nothing here reads a clock: dates and control numbers come in
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import logging
@@ -44,6 +45,7 @@ from datetime import date
 from decimal import Decimal
 
 import pyx12.errors
+import pyx12.map_if
 import pyx12.params
 import pyx12.x12n_document
 
@@ -257,6 +259,29 @@ def _address(a: Address) -> list[str]:
 
 
 # --- reading ------------------------------------------------------------------------------------------
+
+@functools.cache
+def _map_once(map_file: str, map_path: str | None) -> pyx12.map_if.map_if:
+    return _load_map_file(map_file, pyx12.params.params(), map_path)
+
+
+def _load_map_file_once(map_file: str, param: pyx12.params.ParamsBase, map_path: str | None = None):
+    """pyx12's ``load_map_file``, parsed once per process instead of once per interchange.
+
+    pyx12 parses the 837P map (an XML file of ~2 MB) for every document it validates: ~0.7 s, more than
+    the walk of a 100-claim interchange. The map is read-only while a document is walked (since pyx12 3 the
+    loop and segment counts live in the walker's ``nodeCounter``), so one parsed map serves every document.
+    Only the default parameters (the only ones this module passes) are cached.
+    """
+    if param.__dict__ != _DEFAULT_PARAMS.__dict__:
+        return _load_map_file(map_file, param, map_path)
+    return _map_once(map_file, map_path)
+
+
+_load_map_file = pyx12.map_if.load_map_file
+_DEFAULT_PARAMS = pyx12.params.params()
+pyx12.map_if.load_map_file = _load_map_file_once  # x12n_document looks it up on the module at each call
+
 
 def validate_837p(text: str) -> list[ParseError]:
     """pyx12's findings on ``text`` (005010X222A1 and the envelopes), each naming segment and element."""

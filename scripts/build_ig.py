@@ -175,6 +175,7 @@ GROUPS = (
     ("measures", "Measures", lambda r: r["resourceType"] == "Measure"),
     ("forms", "Forms", lambda r: r["resourceType"] == "Questionnaire"),
     ("search", "Search parameters", lambda r: r["resourceType"] == "SearchParameter"),
+    ("operations", "Operations", lambda r: r["resourceType"] == "OperationDefinition"),
     ("capabilities", "Capability statements", lambda r: r["resourceType"] == "CapabilityStatement"),
 )
 

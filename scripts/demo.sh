@@ -3,5 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh postgres
+ig=()  # the IG's conformance resources (profiles, OperationDefinitions, ...), so GET /fhir/OperationDefinition/import-cmp answers
+for file in profiles/*-*.json; do ig+=(--load "$file"); done
 exec .venv/bin/cmp-adapter serve --host "${HOST:-127.0.0.1}" --port "${PORT:-8080}" \
-  --load examples/fhir/valid --load mappings/conceptmaps
+  --load examples/fhir/valid --load mappings/conceptmaps "${ig[@]}"

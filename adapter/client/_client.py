@@ -7,12 +7,12 @@ this adapter, HAPI or Firely. Resources are plain dicts (anything with ``resourc
 from __future__ import annotations
 
 import email.utils
-import json as jsonlib
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 
 import requests
+import simplejson
 from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase
 
@@ -306,7 +306,8 @@ def _pooled_session() -> requests.Session:
 
 
 def _dumps(body: Any) -> bytes:
-    return jsonlib.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    """JSON bytes; ``Decimal`` values (money from the mappings) keep their digits (``115.50`` stays ``115.50``)."""
+    return simplejson.dumps(body, ensure_ascii=False, separators=(",", ":"), use_decimal=True).encode("utf-8")
 
 
 def _prefer_representation() -> dict[str, str]:

@@ -139,6 +139,17 @@ def _store(services: Services, module: Any, records: list, rejected: list[Issue]
             rejected.append(Issue("error", "code-invalid", f"{where}: {error}", where))
     if rejected:
         raise Unprocessable(issues=rejected)
+    return store_resources(services, resources, base_url, source_system, source_format)
+
+
+def store_resources(services: Services, resources: list[dict], base_url: str, source_system: str,
+                    source_format: str) -> dict:
+    """Store mapped resources (with their Provenance) in one transaction; the transaction-response Bundle.
+
+    ``cmp-adapter import`` calls this once per batch of records, as ``$import-cmp`` does once per request.
+
+    :raise FhirError: a resource fails validation (422) or cannot be written; nothing is stored.
+    """
     transaction = fhir_bundle.transaction(resources, datetime.now(UTC), source_system, source_format)
     return bundles.process(services, transaction, base_url, return_pref="minimal")
 

@@ -74,8 +74,9 @@ class ValidationPolicy:
         issues = validator.validate(resource, profiles)
         if any(issue.is_error for issue in issues):
             return issues
-        required = tuple(p for p in self.profiles_for(resource) if p not in profiles)
-        if required:
+        declared = (resource.get("meta") or {}).get("profile") or ()
+        required = tuple(p for p in self.profiles_for(resource) if p not in profiles and p not in declared)
+        if required:  # a required profile the resource declares was checked above: validating again is waste
             issues = validator.validate(resource, (*profiles, *required))
         return issues + self.declaration_issues(resource)
 

@@ -90,3 +90,24 @@ def test_json_keeps_decimal_digits():
 def test_any_decimal_round_trips_exactly(value: Decimal):
     text = fhirjson.dumps({"v": value})
     assert str(fhirjson.loads(text)["v"]) == str(value)
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.text()
+    | st.decimals(allow_nan=False, allow_infinity=False),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(), children, max_size=4),
+    max_leaves=20)
+
+
+@given(_json_values)
+def test_compact_json_is_exactly_what_simplejson_writes(value):
+    """fhirjson writes compact JSON with orjson (fast) but must give simplejson's bytes (decision 003)."""
+    import simplejson
+
+    try:
+        expected = simplejson.dumps(value, separators=(",", ":"), ensure_ascii=False, use_decimal=True).encode()
+    except UnicodeEncodeError:  # lone surrogates are not UTF-8 either way
+        with pytest.raises((UnicodeEncodeError, TypeError)):
+            fhirjson.dumps(value)
+        return
+    assert fhirjson.dumps(value) == expected

@@ -19,6 +19,10 @@ RuleSet: ServerResource(type)
 RuleSet: Supports(profile)
 * rest[0].resource[=].supportedProfile[+] = "https://cmp-adapter.org/fhir/StructureDefinition/{profile}"
 
+RuleSet: Operation(name)
+* rest[0].resource[=].operation[+].name = "{name}"
+* rest[0].resource[=].operation[=].definition = "https://cmp-adapter.org/fhir/OperationDefinition/{name}"
+
 RuleSet: Search(name, type, definition)
 * rest[0].resource[=].searchParam[+].name = "{name}"
 * rest[0].resource[=].searchParam[=].type = #{type}
@@ -45,6 +49,8 @@ Usage: #definition
 * rest[0].interaction[0].code = #transaction
 * rest[0].interaction[+].code = #batch
 * rest[0].interaction[+].code = #history-system
+* rest[0].operation[0].name = "import-cmp"
+* rest[0].operation[=].definition = "https://cmp-adapter.org/fhir/OperationDefinition/import-cmp"
 
 * insert ServerResource(Patient)
 * insert Supports(cmp-member)
@@ -53,6 +59,7 @@ Usage: #definition
 * insert Search(name, string, http://hl7.org/fhir/SearchParameter/Patient-name)
 * insert Search(birthdate, date, http://hl7.org/fhir/SearchParameter/individual-birthdate)
 * insert Search(general-practitioner, reference, http://hl7.org/fhir/SearchParameter/Patient-general-practitioner)
+* insert Operation(export-cmp)
 
 * insert ServerResource(Coverage)
 * insert Supports(cmp-coverage)
@@ -127,6 +134,7 @@ Usage: #definition
 * insert Search(provider, reference, http://hl7.org/fhir/SearchParameter/Claim-provider)
 * insert Search(created, date, http://hl7.org/fhir/SearchParameter/Claim-created)
 * insert Search(service-date, date, https://cmp-adapter.org/fhir/SearchParameter/claim-service-date)
+* insert Operation(export-cmp)
 
 * insert ServerResource(ClaimResponse)
 * insert Supports(cmp-claim-response)
