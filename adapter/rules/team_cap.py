@@ -8,7 +8,9 @@ How membership is represented (decision 013):
   with a code of ``https://cmp-adapter.org/fhir/CodeSystem/cmp-team-type`` (``pact-small`` ... ``mct``: the
   team service the member receives). Patients are counted once however many episodes they have.
 
-The rule is checked when a CMP enrollment becomes active with a team (created active, changed to active, or
+A team with no PACT/MCT member recorded at all is one whose caseload this store does not hold (a
+deployment exchanging CMP data only): the write gets a warning that the cap could not be checked, not a
+refusal. The rule is checked when a CMP enrollment becomes active with a team (created active, changed to active, or
 moved to another team while active): the one moment S1's cap can be broken by a write of ours. The check
 counts both populations in SQL and holds the team's lock, so two enrolments cannot both take the last place.
 """
@@ -99,7 +101,13 @@ class TeamCapRule:
                 counted[team] = (team_members(conn, team, system=PROGRAM_SYSTEM, code="cmp"),
                                  team_members(conn, team, system=TEAM_TYPE_SYSTEM))
             cmp_members, pact_members = counted[team]
-            if Decimal(cmp_members) > share * pact_members:
+            if pact_members == 0:
+                findings.append(Finding(
+                    "CMP-TEAM-2", f"EpisodeOfCare/{trigger.change.res_id}",
+                    f"Organization/{team} has no PACT/MCT members recorded (active EpisodeOfCare typed with a "
+                    "cmp-team-type code), so its 20% cap cannot be checked", "EpisodeOfCare.managingOrganization",
+                    warning_only=True))
+            elif Decimal(cmp_members) > share * pact_members:
                 allowed = int(share * pact_members)
                 findings.append(Finding(
                     "CMP-TEAM-2", f"EpisodeOfCare/{trigger.change.res_id}",

@@ -47,6 +47,8 @@ class Finding:
     message: str
     expression: str | None = None
     """FHIRPath inside that resource (``Claim.item[2].servicedDate``)."""
+    warning_only: bool = False
+    """The rule could not be judged (missing data): a warning whatever the enforcement."""
 
 
 class WriteRule(Protocol):
@@ -83,7 +85,7 @@ def program_rule_check(rules: Sequence[WriteRule]) -> Callable[[Services, Connec
 
 
 def as_issue(finding: Finding, enforcement: str) -> Issue:
-    severity = "error" if enforcement == "enforce" else "warning"
+    severity = "error" if enforcement == "enforce" and not finding.warning_only else "warning"
     return Issue(severity, "business-rule", f"{finding.resource}: {finding.rule_id}: {finding.message}",
                  finding.expression, finding.rule_id, finding.resource)
 
