@@ -63,7 +63,7 @@ from pathlib import Path
 from typing import Literal
 
 from adapter.rules.config import Program, ProgramRules
-from adapter.rules.weeks import local_day, week_start
+from adapter.rules.weeks import local_day, week_of_day, week_start
 from mappings import claim as claim_kind
 from mappings import enrollment as enrollment_kind
 from mappings import member as member_kind
@@ -487,9 +487,10 @@ class _Builder:
         return {}
 
     def dst_week_index(self) -> int | None:
+        """The first week whose local midnights are not 7 x 24 hours apart (a daylight-saving change)."""
         for index, week in enumerate(self.weeks):
-            offsets = {self.local(self.cmp, week + timedelta(days=d), 12, 0).utcoffset() for d in range(7)}
-            if len(offsets) > 1:
+            bounds = week_of_day(self.cmp, week)
+            if bounds.end_utc - bounds.start_utc != timedelta(days=7):
                 return index
         return None
 
