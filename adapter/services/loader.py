@@ -44,7 +44,7 @@ def load_paths(services: Services, paths: list[Path], base_url: str = "") -> Loa
 
 def referenced_first(found: list[tuple[str, dict]]) -> list[tuple[str, dict]]:
     """The resources in their order, except that a resource comes after those it refers to (``Type/id``)
-    among them; a reference cycle keeps the original order."""
+    among them; a reference cycle is broken where the walk meets it again."""
     keys = {f"{r.get('resourceType')}/{r['id']}": n for n, (_, r) in enumerate(found) if r.get("id")}
     placed: set[int] = set()
     ordered: list[tuple[str, dict]] = []

@@ -108,6 +108,7 @@ class ScenarioSettings:
     cmp_members_per_team: int = 6
     """At least 6: the first six members of the first team carry the fixed edges."""
     weeks: int = 16
+    """At least 8 (the fixed edges fall in weeks 1 to 8)."""
     start: date = date(2026, 1, 4)
     """Any day: the scenario starts on the first day of its program week (default covers 2026-03-08 DST)."""
     pccm_members: int = 6
@@ -214,8 +215,8 @@ class Scenario:
 
 def generate(settings: ScenarioSettings = ScenarioSettings()) -> Scenario:
     """The scenario of ``settings`` with its known answers."""
-    if settings.teams < 2 or settings.cmp_members_per_team < 6:
-        raise ValueError("a scenario needs at least 2 teams of at least 6 CMP members")
+    if settings.teams < 2 or settings.cmp_members_per_team < 6 or settings.weeks < 8:
+        raise ValueError("a scenario needs at least 2 teams of at least 6 CMP members, over at least 8 weeks")
     return _Builder(settings).build()
 
 
