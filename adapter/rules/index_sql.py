@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, exists, false, or_
+from sqlalchemy import BindParameter, ColumnElement, exists, false, or_
 
 from adapter.search.dates import to_naive_utc
 from adapter.store.schema import resources, search_reference, search_token, search_uri
@@ -28,7 +28,8 @@ def live(pk: ColumnElement) -> ColumnElement[bool]:
     return exists().where(row.c.pk == pk, row.c.deleted == false())
 
 
-def refers_to(pk: ColumnElement, res_type: str, param: str, target_type: str, target_id: str) -> ColumnElement[bool]:
+def refers_to(pk: ColumnElement, res_type: str, param: str, target_type: str,
+              target_id: str | BindParameter) -> ColumnElement[bool]:
     ref = search_reference.alias()
     return exists().where(ref.c.resource_pk == pk, ref.c.res_type == res_type, ref.c.param == param,
                           ref.c.target_type == target_type, ref.c.target_id == target_id)
