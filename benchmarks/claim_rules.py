@@ -1,8 +1,8 @@
 """What the claim rules (CMP-BILL-1/2) add to a claim create, on PostgreSQL with a realistic store.
 
 1. Builds a store of ``--members`` CMP members (default 10,000) with ``--weeks`` weeks of quality contacts
-   (2 a week) and an active 2-day claim for each member-week but the last: written through the store
-   (indexed like any write, not validated, for speed) into a fresh PostgreSQL schema.
+   (2 a week) and an active 2-day claim for each member-week but the last, in a fresh PostgreSQL schema:
+   bulk-inserted rows (current, version, search index rows as the store writes them; not validated).
 2. In process: creates ``--claims`` claims (2 days each, in the last week, every one valid) through
    ``resources.create`` (validation, index, write checks, commit), alternating with the program rules'
    write check registered and removed, and reports the mean and median create time of each, and the time
@@ -33,13 +33,15 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import requests
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, insert, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from adapter import fhirjson
 from adapter.services import resources
 from adapter.services.container import Services
 from adapter.settings import Settings
+from adapter.store import schema
+from adapter.store.sql import _finalize, now_utc
 from mappings import claim as claim_kind
 from tests.integration.live_server import running_server
 
@@ -75,30 +77,43 @@ def contact_days(week: date) -> list[date]:
 
 
 def build_store(services: Services, members: int, weeks: int) -> int:
-    """Contacts for every member-week, an active claim for every member-week but the last."""
-    written = 0
+    """Contacts for every member-week, an active claim for every member-week but the last, bulk-inserted
+    (multi-row INSERTs of the current rows, versions and index rows the store would write)."""
     started = time.perf_counter()
+    written = 0
     batch: list[dict] = []
-
-    def flush() -> None:
-        with services.store.begin() as conn:
-            for body in batch:
-                services.store.create(conn, body["resourceType"], body, body["id"], services.store.indexer.rows(body))
-        batch.clear()
-
     for member in range(members):
         for n in range(weeks):
             week = FIRST_WEEK + timedelta(days=7 * n)
             batch.extend(contact(member, day) for day in contact_days(week))
             if n < weeks - 1:
                 batch.append(claim(f"clm-b{member}-{week:%Y%m%d}", member, contact_days(week)))
-        if len(batch) >= 2000:
+        if len(batch) >= 5000 or member == members - 1:
+            bulk_insert(services, batch)
             written += len(batch)
-            flush()
-    written += len(batch)
-    flush()
+            batch = []
     print(f"store: {written} resources for {members} members x {weeks} weeks in {time.perf_counter() - started:.0f} s")
     return written
+
+
+def bulk_insert(services: Services, bodies: list[dict]) -> None:
+    moment = now_utc()
+    current = [{"res_type": b["resourceType"], "res_id": b["id"], "version": 1, "last_updated": moment,
+                "deleted": False, "content": _finalize(b, b["resourceType"], b["id"], 1, moment)} for b in bodies]
+    with services.store.begin() as conn:
+        pks = conn.execute(insert(schema.resources).returning(schema.resources.c.pk, sort_by_parameter_order=True),
+                           current).scalars().all()
+        conn.execute(insert(schema.resource_versions), [
+            {"resource_pk": pk, "res_type": row["res_type"], "res_id": row["res_id"], "version": 1,
+             "last_updated": moment, "method": "POST", "content": row["content"]}
+            for pk, row in zip(pks, current, strict=True)])
+        per_table: dict[str, list[dict]] = {}
+        for pk, body in zip(pks, bodies, strict=True):
+            for kind, rows in services.store.indexer.rows(body).items():
+                per_table.setdefault(kind, []).extend(
+                    {**r, "resource_pk": pk, "res_type": body["resourceType"]} for r in rows)
+        for kind, rows in per_table.items():
+            conn.execute(insert(schema.INDEX_TABLES[kind]), rows)
 
 
 def in_process(services: Services, members: int, weeks: int, claims: int) -> None:
