@@ -226,3 +226,15 @@ def test_a_warned_shared_plan_rule_reaches_the_transaction_entry(settings: Setti
         assert issue["severity"] == "warning" and issue["details"]["coding"][0]["code"] == "SCP-1"
     finally:
         services.close()
+
+
+def test_shared_plan_rules_switched_off_are_not_checked(settings: Settings, definitions: Definitions) -> None:
+    services = _services(settings, definitions, "SCP-1=off", "SCP-2=off")
+    try:
+        _load_shared_plans(services)
+        second_plan = {**_example("CarePlan-scp-m-101"), "id": "scp-m-101-b"}
+        second_team = {**_example("CareTeam-sct-m-101"), "id": "sct-m-101-b"}
+        assert _rule_issues(resources.update(services, "CarePlan", "scp-m-101-b", second_plan).issues) == {}
+        assert _rule_issues(resources.update(services, "CareTeam", "sct-m-101-b", second_team).issues) == {}
+    finally:
+        services.close()

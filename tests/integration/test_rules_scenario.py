@@ -334,3 +334,9 @@ def test_generate_claims_for_an_unknown_team_is_404(client: FlaskClient) -> None
     assert client.post("/fhir/Claim/$generate-cmp-claims?team=nope&week=2026-01-05").status_code == 404
 
 
+
+
+def test_the_capability_statement_lists_the_rule_operations(client: FlaskClient) -> None:
+    resources_ = {r["type"]: r for r in client.get("/fhir/metadata").get_json()["rest"][0]["resource"]}
+    assert "cmp-eligibility" in {o["name"] for o in resources_["Patient"]["operation"]}
+    assert "generate-cmp-claims" in {o["name"] for o in resources_["Claim"]["operation"]}
