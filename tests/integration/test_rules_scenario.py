@@ -20,7 +20,7 @@ from adapter.app import create_app
 from adapter.conformance.definitions import Definitions
 from adapter.errors import Unprocessable
 from adapter.rest.outcome import RULE_SYSTEM
-from adapter.rules import billing
+from adapter.rules import billing, claim_generation
 from adapter.rules.config import Program
 from adapter.rules.weeks import local_day, week_of_day, week_start
 from adapter.services import bundles, resources
@@ -340,3 +340,16 @@ def test_the_capability_statement_lists_the_rule_operations(client: FlaskClient)
     resources_ = {r["type"]: r for r in client.get("/fhir/metadata").get_json()["rest"][0]["resource"]}
     assert "cmp-eligibility" in {o["name"] for o in resources_["Patient"]["operation"]}
     assert "generate-cmp-claims" in {o["name"] for o in resources_["Claim"]["operation"]}
+
+
+def test_enrollment_starting_mid_week_and_a_transfer_place_members_in_the_right_team_weeks(loaded: Services) -> None:
+    program = _program(loaded)
+    with loaded.store.connect() as conn:
+        for team in SCENARIO.teams:
+            for week in SCENARIO.weeks:
+                found = set(claim_generation.enrolled_members(conn, team, week_of_day(program, week)))
+                expected = {m for (m, w), answer in SCENARIO.member_weeks.items() if w == week and team in answer.teams}
+                assert found == expected, (team, week)
+    moved = [key for key, answer in SCENARIO.member_weeks.items() if len(answer.teams) == 2]
+    late = [m for m in SCENARIO.team_members["team-01"] if (m, SCENARIO.weeks[0]) not in SCENARIO.member_weeks]
+    assert moved and late  # the scenario has both edges
