@@ -14,6 +14,7 @@ from adapter.rest import request_info as req
 from adapter.rest.bundle_pages import history_bundle, search_bundle
 from adapter.rest.outcome import information, operation_outcome
 from adapter.rest.responses import fhir_response, stored_response, version_headers, write_response
+from adapter.rest.rules_api import RULE_OPERATIONS
 from adapter.services import (
     bundles,
     capability,
@@ -61,6 +62,7 @@ OPERATIONS: dict[str, tuple[str, str, tuple[str, ...] | None]] = {
                                  ("Patient",)),
     "fhir_bulk.export_group": ("export", "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export",
                                ("Group",)),
+    **RULE_OPERATIONS,
 }
 
 
