@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, request
 
 from adapter import fhirjson
-from adapter.errors import UnsupportedMediaType
+from adapter.errors import BadRequest, UnsupportedMediaType
 from adapter.rest import request_info as req
 from adapter.rest.bundle_pages import history_bundle, search_bundle
 from adapter.rest.outcome import information, operation_outcome
@@ -135,7 +135,7 @@ def import_cmp() -> Response:
 def export_cmp_member(res_id: str) -> Response:
     """The member's CMP records by kind (JSON), or one kind's CSV (``?kind=K&format=csv``)."""
     kinds = [k for value in request.args.getlist("kind") for k in value.split(",") if k]
-    if request.args.get("format", "json") == "csv":
+    if _export_format(("json", "csv")) == "csv":
         return Response(cmp_export.member_records_csv(req.services(), res_id, kinds), content_type="text/csv")
     body = cmp_export.member_records(req.services(), res_id, kinds or None)
     return Response(fhirjson.dumps(body, pretty=True), content_type="application/json")
@@ -144,10 +144,21 @@ def export_cmp_member(res_id: str) -> Response:
 @fhir_api.get("/Claim/<res_id>/$export-cmp", endpoint="export_cmp_claim")
 def export_cmp_claim(res_id: str) -> Response:
     """The claim record (``?format=json``, the default) or an 837P interchange of it (``?format=x12``)."""
-    if request.args.get("format", "json") == "x12":
+    if _export_format(("json", "x12")) == "x12":
         return Response(cmp_export.claim_x12(req.services(), res_id), content_type="application/edi-x12")
     return Response(fhirjson.dumps(cmp_export.claim_record(req.services(), res_id), pretty=True),
                     content_type="application/json")
+
+
+def _export_format(offered: tuple[str, ...]) -> str:
+    """``?format=`` of ``$export-cmp`` (``cmp-`` prefix optional, as the OperationDefinition spells them).
+
+    :raise BadRequest: a format this form of the operation does not give.
+    """
+    asked = request.args.get("format", "json").removeprefix("cmp-")
+    if asked not in offered:
+        raise BadRequest(f"$export-cmp here gives format {' or '.join(offered)}, not {asked!r}", expression="format")
+    return asked
 
 
 @fhir_api.route("/ConceptMap/$translate", methods=["GET", "POST"], endpoint="translate")

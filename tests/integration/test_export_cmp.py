@@ -88,6 +88,9 @@ def test_kind_restricts_and_csv_gives_the_kind_layout(client):
     assert export(client, "m-001", "?kind=team").status_code == 400
     assert export(client, "m-001", "?kind=spaceship").status_code == 400
     assert export(client, "nobody").status_code == 404
+    assert export(client, "m-001", "?kind=quality_contact&format=cmp-csv").get_data() == response.get_data()
+    refused = export(client, "m-001", "?format=x12")  # an 837P is a claim's, not a member's
+    assert refused.status_code == 400 and "format" in refused.get_json()["issue"][0]["expression"]
 
 
 def test_csv_import_then_csv_export_is_the_same_file(client):
@@ -127,7 +130,8 @@ def transaction_sets(text: str) -> dict[str, list[str]]:
 
 
 def test_x12_import_then_claim_export_gives_the_same_837p_claims(client):
-    import_story(client, ("team", "member"))
+    # the contacts first: each billed day needs one (CMP-BILL-1, enforced on write)
+    import_story(client, ("team", "member", "enrollment", "treatment_plan", "quality_contact"))
     text = (CMP / "claims.x12").read_text()
     response = client.post("/fhir/$import-cmp?source=mmis", data=text, headers={"Content-Type": "application/edi-x12"})
     assert response.status_code == 200, response.get_data(as_text=True)[:3000]
@@ -189,7 +193,7 @@ def test_a_missing_companion_is_named(client):
 
 
 def test_a_care_management_fee_claim_has_no_837p(client):
-    import_story(client, ("team", "member", "claim"))
+    import_story(client, ("team", "member", "enrollment", "treatment_plan", "quality_contact", "claim"))
     fee = next(r for r in records("claim") if r["kind"] == "care-management-fee")
     assert client.get(f"/fhir/Claim/{fee['claim_id']}/$export-cmp").get_json() == fee
     response = client.get(f"/fhir/Claim/{fee['claim_id']}/$export-cmp?format=x12")

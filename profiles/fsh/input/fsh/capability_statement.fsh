@@ -60,6 +60,7 @@ Usage: #definition
 * insert Search(birthdate, date, http://hl7.org/fhir/SearchParameter/individual-birthdate)
 * insert Search(general-practitioner, reference, http://hl7.org/fhir/SearchParameter/Patient-general-practitioner)
 * insert Operation(export-cmp)
+* insert Operation(cmp-eligibility)
 
 * insert ServerResource(Coverage)
 * insert Supports(cmp-coverage)
@@ -135,6 +136,7 @@ Usage: #definition
 * insert Search(created, date, http://hl7.org/fhir/SearchParameter/Claim-created)
 * insert Search(service-date, date, https://cmp-adapter.org/fhir/SearchParameter/claim-service-date)
 * insert Operation(export-cmp)
+* insert Operation(generate-cmp-claims)
 
 * insert ServerResource(ClaimResponse)
 * insert Supports(cmp-claim-response)

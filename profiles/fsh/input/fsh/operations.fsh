@@ -1,4 +1,5 @@
-// The operations of this guide: CMP records in ($import-cmp) and out ($export-cmp). A server lists them in its
+// The operations of this guide: CMP records in ($import-cmp) and out ($export-cmp), and the program rules
+// ($cmp-eligibility, $generate-cmp-claims). A server lists them in its
 // CapabilityStatement by these canonical URLs (cmp-fhir-adapter: OPERATIONS in adapter/rest/fhir_api.py).
 
 RuleSet: OperationParameter(name, use, min, max, type, documentation)
@@ -45,15 +46,65 @@ Usage: #definition
 * status = #draft
 * kind = #operation
 * date = "2026-11-22"
-* description = "The flat program records of a member (Patient) or of a claim (Claim), mapped back from resources of this guide's profiles: the inverse of $import-cmp, lossless for resources that conform to the profiles. On a Patient it gives the member record and, with kind, the member's records of other kinds (enrollment, treatment_plan, quality_contact, team_meeting, claim, shared_care_plan); on a Claim it gives the claim record, or with format=x12 an X12 005010X222A1 837P interchange holding the claim."
+* description = "The flat program records of a member (Patient) or of a claim (Claim), mapped back from resources of this guide's profiles: the inverse of $import-cmp, lossless for resources that conform to the profiles. On a Patient it gives every record about the member, by kind (member, enrollment, treatment_plan, quality_contact, team_meeting, claim, shared_care_plan), as a JSON object whose lists are what $import-cmp takes; kind restricts the kinds, and format=csv with exactly one kind gives that kind's CSV layout. On a Claim it gives the claim record, or with format=x12 an X12 005010X222A1 837P interchange holding the claim. Stored resources the mappings would not write back identically (an extra element, a missing companion resource) are a 422 OperationOutcome listing each difference, never a silent loss."
 * affectsState = false
 * code = #export-cmp
-* comment = "GET [base]/Patient/m-001/$export-cmp?kind=quality_contact&format=cmp-csv; GET [base]/Claim/clm-m-001-w1/$export-cmp?format=x12. The answer is the records themselves in the format asked for (application/json, text/csv, application/edi-x12), not a Parameters resource."
+* comment = "GET [base]/Patient/m-001/$export-cmp?kind=quality_contact&format=csv; GET [base]/Claim/clm-m-001-w1/$export-cmp?format=x12. The answer is the records themselves in the format asked for (application/json, text/csv, application/edi-x12), not a Parameters resource."
 * system = false
 * type = false
 * instance = true
 * resource[0] = #Patient
 * resource[+] = #Claim
-* insert OperationParameter(kind, in, 0, *, string, [[The record kinds to give back (Patient only; default: member). On a Claim the kind is claim.]])
-* insert OperationParameter(format, in, 0, 1, code, [[cmp-json (default), cmp-csv, or x12 (Claim only: an 837P interchange).]])
+* insert OperationParameter(kind, in, 0, *, string, [[The record kinds to give back, repeated or comma-separated (Patient only; default: every kind about the member). On a Claim the kind is claim.]])
+* insert OperationParameter(format, in, 0, 1, code, [[json (default), csv (Patient, with exactly one kind), or x12 (Claim only: an 837P interchange); cmp-json and cmp-csv are accepted too.]])
 * insert OperationParameter(return, out, 1, 1, Binary, [[The records in the format asked for, as the response body.]])
+
+
+Instance: cmp-eligibility
+InstanceOf: OperationDefinition
+Usage: #definition
+* insert InstanceMetadata
+* url = "https://cmp-adapter.org/fhir/OperationDefinition/cmp-eligibility"
+* version = "0.1.0"
+* name = "CmpEligibility"
+* title = "CMP medical necessity of a member"
+* status = #draft
+* kind = #operation
+* date = "2026-11-22"
+* description = "Each Montana CMP medical-necessity criterion (CMP-ELIG-1 SDMI, CMP-ELIG-2 no emergency situation, CMP-ELIG-3 moderate or worse impairment in LOI Area 3 or 4, CMP-ELIG-4 able and willing to engage) as met, not-met or unknown for the member, from the member's latest SDMI determination Observation, its LOI ratings and active Conditions, with references to that evidence; and the overall answer (met only when every criterion is met, not-met when any is not met, unknown otherwise)."
+* affectsState = false
+* code = #cmp-eligibility
+* comment = "GET [base]/Patient/m-001/$cmp-eligibility"
+* system = false
+* type = false
+* instance = true
+* resource = #Patient
+* insert OperationParameter(patient, out, 1, 1, Reference, [[The member.]])
+* insert OperationParameter(eligible, out, 1, 1, code, [[met | not-met | unknown, over all four criteria.]])
+* insert OperationParameter(determination, out, 0, 1, Reference, [[The SDMI determination Observation the answer is based on.]])
+* insert OperationParameter(criterion, out, 4, 4, string, [[One per criterion, with parts rule (CMP-ELIG-1..4), status (met | not-met | unknown), description and evidence (references).]])
+
+
+Instance: generate-cmp-claims
+InstanceOf: OperationDefinition
+Usage: #definition
+* insert InstanceMetadata
+* url = "https://cmp-adapter.org/fhir/OperationDefinition/generate-cmp-claims"
+* version = "0.1.0"
+* name = "GenerateCmpClaims"
+* title = "Draft CMP per-diem claims of a team's week"
+* status = #draft
+* kind = #operation
+* date = "2026-11-22"
+* description = "Draft cmp-claim Claims for every member enrolled with a PACT/MCT team in one program week, built from the members' quality contacts: each day with a contact is a billable day (CMP-BILL-1), at most the configured number of days per member and week counting the member's other active claims (CMP-BILL-2), at the program's daily rate and billing code (program-rules.json). Returned as a Bundle; stored (as one validated transaction, under the write rules) only with store=true."
+* affectsState = true
+* code = #generate-cmp-claims
+* comment = "POST [base]/Claim/$generate-cmp-claims?team=org-pact-billings&week=2026-10-04&store=false"
+* system = false
+* type = true
+* instance = false
+* resource = #Claim
+* insert OperationParameter(team, in, 1, 1, string, [[The id of the team's Organization.]])
+* insert OperationParameter(week, in, 1, 1, date, [[A day of the program week (the week that contains it, in the program's time zone and week start).]])
+* insert OperationParameter(store, in, 0, 1, boolean, [[Store the drafts (default false: only return them).]])
+* insert OperationParameter(return, out, 1, 1, Bundle, [[A collection Bundle of the draft claims (as stored, with their versions, when store=true) and an OperationOutcome entry for members left out and why.]])
