@@ -8,8 +8,10 @@ from typing import Any
 
 from flask import Flask, redirect
 
+from adapter.auth import enforcement, smart_api
+from adapter.auth.needs import PUBLIC
 from adapter.rest import errors
-from adapter.rest.fhir_api import fhir_api
+from adapter.rest.fhir_api import ACCESS, fhir_api
 from adapter.services.container import Services
 from adapter.settings import Settings
 
@@ -27,6 +29,8 @@ def create_app(config: Mapping[str, Any] | Settings | None = None, *, services: 
     app.config.from_mapping(MAX_CONTENT_LENGTH=settings.max_body_bytes, JSON_SORT_KEYS=False)
     app.extensions["cmp"] = services or Services.build(settings)
     errors.init_app(app)
+    enforcement.init_app(app, app.extensions["cmp"], {**ACCESS, **smart_api.ACCESS, "root": PUBLIC})
+    app.register_blueprint(smart_api.smart_api)
     app.register_blueprint(fhir_api)
     app.add_url_rule("/", "root", lambda: redirect("/fhir/metadata"))
     logging.getLogger("adapter").setLevel(logging.INFO)

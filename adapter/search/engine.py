@@ -64,6 +64,8 @@ def run_search(conn: Connection, definitions: Definitions, resource_type: str, q
         else:
             total = conn.execute(count_statement(query)).scalar_one()
     includes = _includes(conn, query, matches)
+    if query.visibility is not None:
+        includes = query.visibility.filter_rows(conn, includes)
     return SearchPage(matches, includes, total, query.offset, query.count, has_next)
 
 

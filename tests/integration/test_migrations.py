@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
-from adapter.store.migrate import current_revision, upgrade_database
+from adapter.store.migrate import alembic_config, current_revision, upgrade_database
 from adapter.store.schema import metadata
 from adapter.store.sql import ResourceStore
 
@@ -14,7 +15,8 @@ def test_migrated_database_matches_the_declared_schema(database_url):
     engine = ResourceStore.create_engine(database_url)
     upgrade_database(engine)
     upgrade_database(engine)  # idempotent: a second worker starting finds nothing to do
-    assert current_revision(engine) == "0001"
+    head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+    assert current_revision(engine) == head
     with engine.connect() as conn:
         differences = compare_metadata(MigrationContext.configure(conn), metadata)
     engine.dispose()

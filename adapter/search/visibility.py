@@ -1,0 +1,149 @@
+"""Which stored resources a caller may see, as SQL: by resource type and by the members' Patient compartments.
+
+Authorization (:mod:`adapter.auth`) decides *what* a caller may see; this module turns that into conditions
+on ``resources`` so that searches are filtered in the database (the page, the total and ``_include`` alike)
+and never in Python after the fact.
+
+A caller restricted to organizations sees the **members** of those organizations and the resources in
+their Patient compartments (R4 compartmentdefinition-patient: a resource is in a patient's compartment
+when one of the listed search parameters refers to that Patient). Members are found by the
+:class:`MembershipRule` s the caller gives (e.g. ``Patient.managingOrganization``, an EpisodeOfCare's
+``managingOrganization``), always from the current, non-deleted resources, in a subquery.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, Connection, Row, Select, and_, false, select, true, union
+from sqlalchemy.sql.expression import FromClause
+
+from adapter.store.schema import resources, search_reference
+
+
+@dataclass(frozen=True)
+class MembershipRule:
+    """A patient is a member when a ``res_type`` resource refers to one of the organizations through
+    ``org_param`` and to the patient through ``patient_param`` (None: the resource is the Patient)."""
+
+    res_type: str
+    org_param: str
+    patient_param: str | None
+
+
+@dataclass(frozen=True)
+class Members:
+    """An organization restriction: the organizations (ids), how members are found, which parameters put a
+    resource in a patient's compartment (by type), and the types that hold no member data (visible to all)."""
+
+    organization_ids: tuple[str, ...]
+    rules: tuple[MembershipRule, ...]
+    compartment_params: Mapping[str, tuple[str, ...]]
+    shared_types: frozenset[str]
+
+    def member_ids(self) -> Select:
+        """``SELECT`` of the ids of the member Patients."""
+        parts = [_members_by(rule, self.organization_ids) for rule in self.rules]
+        return parts[0] if len(parts) == 1 else union(*parts)
+
+    def type_clause(self, res_type: str, table: FromClause = resources) -> ColumnElement[bool]:
+        """The condition a ``res_type`` row of ``table`` meets when it is visible under this restriction."""
+        if res_type in self.shared_types:
+            return true()
+        if res_type == "Patient":
+            return table.c.res_id.in_(self.member_ids())
+        params = self.compartment_params.get(res_type)
+        if not params:
+            return false()
+        ref = search_reference
+        in_compartment = select(ref.c.resource_pk).where(
+            ref.c.res_type == res_type, ref.c.param.in_(params), ref.c.target_type == "Patient",
+            ref.c.target_id.in_(self.member_ids()))
+        return table.c.pk.in_(in_compartment)
+
+    def in_compartment_type(self, res_type: str) -> bool:
+        return res_type == "Patient" or bool(self.compartment_params.get(res_type))
+
+
+@dataclass(frozen=True)
+class Visibility:
+    """What a caller may see: ``readable_types`` (None: every type) and an optional organization restriction."""
+
+    readable_types: frozenset[str] | None = None
+    members: Members | None = None
+
+    def clause(self, res_type: str, table: FromClause = resources) -> ColumnElement[bool] | None:
+        """The extra WHERE condition for a search of ``res_type`` (None: nothing to add)."""
+        if self.members is None:
+            return None
+        return self.members.type_clause(res_type, table)
+
+    def filter_rows(self, conn: Connection, rows: list[Row]) -> list[Row]:
+        """The rows (``pk``, ``res_type`` ...; e.g. ``_include`` results) the caller may see, in order."""
+        kept = [row for row in rows if self.readable_types is None or row.res_type in self.readable_types]
+        if self.members is None or not kept:
+            return kept
+        visible: set[int] = set()
+        for res_type in {row.res_type for row in kept}:
+            pks = [row.pk for row in kept if row.res_type == res_type]
+            visible.update(pk for (pk,) in conn.execute(
+                select(resources.c.pk).where(resources.c.pk.in_(pks), self.members.type_clause(res_type))))
+        return [row for row in kept if row.pk in visible]
+
+
+def instance_visible(conn: Connection, members: Members, res_type: str, res_id: str) -> bool | None:
+    """Whether the stored ``res_type/res_id`` (deleted or not) is visible under ``members``; None when it
+    was never stored."""
+    row = conn.execute(select(resources.c.pk).where(resources.c.res_type == res_type,
+                                                    resources.c.res_id == res_id)).first()
+    if row is None:
+        return None
+    return conn.execute(select(resources.c.pk).where(resources.c.pk == row.pk,
+                                                     members.type_clause(res_type))).first() is not None
+
+
+def content_in_compartment(conn: Connection, members: Members, resource: dict,
+                           reference_rows: Iterable[Mapping[str, str | None]]) -> bool:
+    """Whether a resource about to be written belongs to a member's compartment, judged by what it says
+    (its index rows of type ``reference``) against the members as they are *before* the write.
+
+    A Patient qualifies when it already is a member or names one of the organizations as its
+    ``managingOrganization``-style membership parameter (a team registering a new member).
+    """
+    res_type = resource.get("resourceType", "")
+    rows = list(reference_rows)
+    if res_type == "Patient":
+        org_params = {rule.org_param for rule in members.rules if rule.patient_param is None}
+        if any(row["param"] in org_params and row.get("target_type") == "Organization"
+               and row.get("target_id") in members.organization_ids for row in rows):
+            return True
+        res_id = resource.get("id")
+        return bool(res_id) and conn.execute(
+            select(true()).where(resources.c.res_id == res_id, resources.c.res_type == "Patient",
+                                 resources.c.res_id.in_(members.member_ids()))).first() is not None
+    params = members.compartment_params.get(res_type) or ()
+    patients = sorted({str(row["target_id"]) for row in rows if row["param"] in params
+                       and row.get("target_type") == "Patient" and row.get("target_id")})
+    if not patients:
+        return False
+    member_ids = members.member_ids().subquery()
+    found = conn.execute(select(member_ids.c.patient_id).where(member_ids.c.patient_id.in_(patients)).limit(1)).first()
+    return found is not None
+
+
+def _members_by(rule: MembershipRule, organization_ids: tuple[str, ...]) -> Select:
+    org_ref, live = search_reference.alias(), resources.alias()
+    holders = select(org_ref.c.resource_pk).where(
+        org_ref.c.res_type == rule.res_type, org_ref.c.param == rule.org_param,
+        org_ref.c.target_type == "Organization", org_ref.c.target_id.in_(organization_ids or ("",)))
+    current = and_(live.c.res_type == rule.res_type, live.c.deleted == false(), live.c.pk.in_(holders))
+    if rule.patient_param is None:
+        return select(live.c.res_id.label("patient_id")).where(current)
+    patient_ref = search_reference.alias()
+    return select(patient_ref.c.target_id.label("patient_id")).where(
+        patient_ref.c.res_type == rule.res_type, patient_ref.c.param == rule.patient_param,
+        patient_ref.c.target_type == "Patient", patient_ref.c.resource_pk.in_(select(live.c.pk).where(current)))
+
+
+__all__ = ["Members", "MembershipRule", "Visibility", "content_in_compartment", "instance_visible"]
