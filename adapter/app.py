@@ -29,7 +29,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None, *, services: 
     app.config.from_mapping(MAX_CONTENT_LENGTH=settings.max_body_bytes, JSON_SORT_KEYS=False)
     app.extensions["cmp"] = services or Services.build(settings)
     errors.init_app(app)
-    enforcement.init_app(app, app.extensions["cmp"], {**ACCESS, **smart_api.ACCESS, "root": PUBLIC})
+    enforcement.init_app(app, settings, app.extensions["cmp"], {**ACCESS, **smart_api.ACCESS, "root": PUBLIC})
     app.register_blueprint(smart_api.smart_api)
     app.register_blueprint(fhir_api)
     app.add_url_rule("/", "root", lambda: redirect("/fhir/metadata"))

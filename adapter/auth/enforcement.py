@@ -52,9 +52,11 @@ def auth_enabled(settings: Settings) -> bool:
     return value in _ON
 
 
-def init_app(app: Flask, services: Services, needs: Mapping[str, Need]) -> None:
-    """Install the hook, with the endpoints' declarations. Logs a WARNING when authorization is off."""
-    settings = services.settings
+def init_app(app: Flask, settings: Settings, services: Services, needs: Mapping[str, Need]) -> None:
+    """Install the hook, with the endpoints' declarations. Logs a WARNING when authorization is off.
+
+    :raise ValueError: ``settings.auth`` is neither on nor off.
+    """
     enabled = auth_enabled(settings)
     if not enabled:
         log.warning("AUTHORIZATION IS OFF (CMP_ADAPTER_AUTH=off): anyone who can reach this server can read and "

@@ -129,4 +129,10 @@ def grant(requested: str, registered: str) -> list[str]:
             if given:
                 key = (res_type, scope.version)
                 granted[key] = granted.get(key, frozenset()) | given
-    return [SystemScope(t, letters, version).text() for (t, version), letters in granted.items()]
+    everywhere = frozenset().union(*(letters for (t, _), letters in granted.items() if t == ANY_TYPE))
+    result = []
+    for (res_type, version), letters in granted.items():
+        own = letters if res_type == ANY_TYPE else letters - everywhere  # nothing the * scope already grants
+        if own:
+            result.append(SystemScope(res_type, own, version).text())
+    return result
