@@ -111,7 +111,7 @@ def grant(requested: str, registered: str) -> list[str]:
     dropped; a requested ``*`` type is granted per registered type when the registration has no ``*``.
 
     >>> grant("system/*.rs system/Encounter.cruds", "system/*.read system/Encounter.write")
-    ['system/*.rs', 'system/Encounter.cruds']
+    ['system/*.rs', 'system/Encounter.cud']
     """
     allowed = Permissions.parse(registered)
     granted: dict[tuple[str, int], frozenset[str]] = {}

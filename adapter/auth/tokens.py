@@ -36,6 +36,8 @@ ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 MAX_ASSERTION_SECONDS = 300
 #: Clock skew tolerated between client and server, in seconds.
 LEEWAY_SECONDS = 30
+#: Clock skew tolerated between our own hosts for our access tokens, in seconds.
+OWN_TOKEN_LEEWAY_SECONDS = 5
 #: ``iss`` of the access tokens we issue.
 OUR_ISSUER = "urn:cmp-adapter:token-endpoint"
 _CURVES = {"ES384": "secp384r1"}
@@ -205,7 +207,7 @@ class TokenService:
             if key is None:
                 raise _invalid_token("the token was not issued by this server (unknown key)")
             return jwt.decode(token, key, algorithms=[TOKEN_ALGORITHM], issuer=OUR_ISSUER,
-                              options={"require": ["exp", "iss", "sub", "scope"]}, leeway=LEEWAY_SECONDS)
+                              options={"require": ["exp", "iss", "sub", "scope"]}, leeway=OWN_TOKEN_LEEWAY_SECONDS)
         except (PyJWTError, PyJWKClientError) as exc:
             raise _invalid_token(f"the access token is not valid: {exc}") from exc
 
