@@ -24,6 +24,9 @@ from adapter.store.sql import now_utc
 
 #: How long a fetched JWKS is reused before it is fetched again, in seconds.
 JWKS_URL_CACHE_SECONDS = 300
+#: How long a client's registration is reused by a process before it is read again, in seconds: a removed
+#: client's tokens stop working within this time on every worker (at once on the one that removed it).
+CLIENT_CACHE_SECONDS = 2.0
 #: Timeout for fetching a client's JWKS URL, in seconds.
 JWKS_URL_TIMEOUT = 5.0
 
@@ -84,11 +87,13 @@ class ClientRegistry:
         self.engine = engine
         self._session = session or requests.Session()
         self._fetched: dict[str, tuple[float, list[PyJWK]]] = {}
+        self._registrations: dict[str, tuple[float, Client | None]] = {}
         self._lock = threading.Lock()
 
     def add(self, client: Client) -> None:
         """Register (or replace) a client. :raise ClientError: see :meth:`Client.check`."""
         client.check()
+        self._registrations.pop(client.client_id, None)
         with self.engine.begin() as conn:
             conn.execute(delete(auth_clients).where(auth_clients.c.client_id == client.client_id))
             conn.execute(insert(auth_clients).values(
@@ -97,13 +102,23 @@ class ClientRegistry:
                 organizations=" ".join(client.organizations), created_at=now_utc()))
 
     def remove(self, client_id: str) -> bool:
+        self._registrations.pop(client_id, None)
         with self.engine.begin() as conn:
             return conn.execute(delete(auth_clients).where(auth_clients.c.client_id == client_id)).rowcount > 0
 
-    def get(self, client_id: str) -> Client | None:
+    def get(self, client_id: str, *, max_age: float = 0.0) -> Client | None:
+        """The client's registration; ``max_age`` > 0 accepts one this process read that many seconds ago."""
+        now = time.monotonic()
+        cached = self._registrations.get(client_id) if max_age > 0 else None
+        if cached is not None and now - cached[0] < max_age:
+            return cached[1]
         with self.engine.connect() as conn:
             row = conn.execute(select(auth_clients).where(auth_clients.c.client_id == client_id)).first()
-        return _client(row) if row is not None else None
+        client = _client(row) if row is not None else None
+        if len(self._registrations) > 10_000:
+            self._registrations.clear()
+        self._registrations[client_id] = (now, client)
+        return client
 
     def all(self) -> Iterator[Client]:
         with self.engine.connect() as conn:

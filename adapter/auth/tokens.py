@@ -22,7 +22,7 @@ from sqlalchemy import Engine, delete, insert
 from sqlalchemy.exc import IntegrityError
 
 from adapter.auth.access import Access
-from adapter.auth.clients import Client, ClientError, ClientRegistry
+from adapter.auth.clients import CLIENT_CACHE_SECONDS, Client, ClientError, ClientRegistry
 from adapter.auth.keys import TOKEN_ALGORITHM, SigningKeys
 from adapter.auth.scopes import Permissions, grant
 from adapter.errors import Unauthorized
@@ -38,6 +38,9 @@ MAX_ASSERTION_SECONDS = 300
 LEEWAY_SECONDS = 30
 #: Clock skew tolerated between our own hosts for our access tokens, in seconds.
 OWN_TOKEN_LEEWAY_SECONDS = 5
+#: Verified access tokens remembered per process (until they expire), so a token's signature is checked once
+#: per worker rather than on every request; at most this many are kept.
+VERIFIED_CACHE_SIZE = 10_000
 #: ``iss`` of the access tokens we issue.
 OUR_ISSUER = "urn:cmp-adapter:token-endpoint"
 _CURVES = {"ES384": "secp384r1"}
@@ -77,6 +80,7 @@ class TokenService:
         self.lifetime = max(1, lifetime)
         self.external = external
         self._external_keys = PyJWKClient(external.jwks_url, cache_keys=True, lifespan=300) if external else None
+        self._verified: dict[str, dict] = {}
 
     # --- the token endpoint ----------------------------------------------------------------------------------
 
@@ -183,7 +187,7 @@ class TokenService:
                                headers={"WWW-Authenticate": 'Bearer realm="cmp-adapter"'})
         claims = self._token_claims(token.strip())
         client_id = str(claims.get("client_id") or claims.get("sub") or "")
-        client = self.clients.get(client_id)
+        client = self.clients.get(client_id, max_age=CLIENT_CACHE_SECONDS)
         granted = Permissions.parse(str(claims.get("scope", "")))
         if claims.get("iss") == OUR_ISSUER:
             if client is None:
@@ -195,6 +199,19 @@ class TokenService:
                       str(claims.get("scope", "")))
 
     def _token_claims(self, token: str) -> dict:
+        """The claims of a valid token (signature checked once per process; expiry checked every time)."""
+        known = self._verified.get(token)
+        if known is not None:
+            if known["exp"] + OWN_TOKEN_LEEWAY_SECONDS > time.time():
+                return known
+            self._verified.pop(token, None)
+        claims = self._verify_token(token)
+        if len(self._verified) >= VERIFIED_CACHE_SIZE:
+            self._verified.clear()
+        self._verified[token] = claims
+        return claims
+
+    def _verify_token(self, token: str) -> dict:
         try:
             issuer = jwt.decode(token, options={"verify_signature": False}).get("iss")
             if self.external is not None and issuer == self.external.issuer:
