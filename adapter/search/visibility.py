@@ -133,17 +133,18 @@ def content_in_compartment(conn: Connection, members: Members, resource: dict,
 
 
 def _members_by(rule: MembershipRule, organization_ids: tuple[str, ...]) -> Select:
-    org_ref, live = search_reference.alias(), resources.alias()
-    holders = select(org_ref.c.resource_pk).where(
-        org_ref.c.res_type == rule.res_type, org_ref.c.param == rule.org_param,
-        org_ref.c.target_type == "Organization", org_ref.c.target_id.in_(organization_ids or ("",)))
-    current = and_(live.c.res_type == rule.res_type, live.c.deleted == false(), live.c.pk.in_(holders))
+    """Patient ids one rule yields. Index rows exist only for current, non-deleted resources (a delete
+    clears them), so the index tables alone answer, joined on ``resource_pk``."""
+    org_ref = search_reference.alias()
+    names_org = and_(org_ref.c.res_type == rule.res_type, org_ref.c.param == rule.org_param,
+                     org_ref.c.target_type == "Organization", org_ref.c.target_id.in_(organization_ids or ("",)))
     if rule.patient_param is None:
-        return select(live.c.res_id.label("patient_id")).where(current)
+        joined = org_ref.join(resources, resources.c.pk == org_ref.c.resource_pk)
+        return select(resources.c.res_id.label("patient_id")).select_from(joined).where(names_org)
     patient_ref = search_reference.alias()
-    return select(patient_ref.c.target_id.label("patient_id")).where(
-        patient_ref.c.res_type == rule.res_type, patient_ref.c.param == rule.patient_param,
-        patient_ref.c.target_type == "Patient", patient_ref.c.resource_pk.in_(select(live.c.pk).where(current)))
+    joined = org_ref.join(patient_ref, patient_ref.c.resource_pk == org_ref.c.resource_pk)
+    return select(patient_ref.c.target_id.label("patient_id")).select_from(joined).where(
+        names_org, patient_ref.c.param == rule.patient_param, patient_ref.c.target_type == "Patient")
 
 
 __all__ = ["Members", "MembershipRule", "Visibility", "content_in_compartment", "instance_visible"]
