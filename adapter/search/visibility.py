@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Connection, Row, Select, and_, false, select, true, union
+from sqlalchemy import ColumnElement, Connection, Row, Select, and_, exists, false, literal, or_, select, true, union
 from sqlalchemy.sql.expression import FromClause
 
 from adapter.store.schema import resources, search_reference
@@ -47,16 +47,30 @@ class Members:
         parts = [_members_by(rule, self.organization_ids) for rule in self.rules]
         return parts[0] if len(parts) == 1 else union(*parts)
 
-    def type_clause(self, res_type: str, table: FromClause = resources) -> ColumnElement[bool]:
-        """The condition a ``res_type`` row of ``table`` meets when it is visible under this restriction."""
+    def is_member(self, patient_id: ColumnElement) -> ColumnElement[bool]:
+        """True when ``patient_id`` (a column, correlated, or a value) is a member: one EXISTS per rule, each
+        an index probe, so checking one row does not build the whole member list."""
+        return or_(*(_member_exists(rule, self.organization_ids, patient_id) for rule in self.rules))
+
+    def type_clause(self, res_type: str, table: FromClause = resources, *, few_rows: bool = False
+                    ) -> ColumnElement[bool]:
+        """The condition a ``res_type`` row of ``table`` meets when it is visible under this restriction.
+
+        For a search (many candidate rows) the member list is built once (``IN (SELECT ...)``); for a few
+        known rows (``few_rows``: one instance, a page's includes) each row is probed with EXISTS instead,
+        which does not build the list (measured: docs/performance.md, "Authorization").
+        """
         if res_type in self.shared_types:
             return true()
         if res_type == "Patient":
-            return table.c.res_id.in_(self.member_ids())
+            return self.is_member(table.c.res_id) if few_rows else table.c.res_id.in_(self.member_ids())
         params = self.compartment_params.get(res_type)
         if not params:
             return false()
-        ref = search_reference
+        ref = search_reference.alias()
+        if few_rows:
+            return exists().where(ref.c.resource_pk == table.c.pk, ref.c.param.in_(params),
+                                  ref.c.target_type == "Patient", self.is_member(ref.c.target_id))
         in_compartment = select(ref.c.resource_pk).where(
             ref.c.res_type == res_type, ref.c.param.in_(params), ref.c.target_type == "Patient",
             ref.c.target_id.in_(self.member_ids()))
@@ -88,7 +102,8 @@ class Visibility:
         for res_type in {row.res_type for row in kept}:
             pks = [row.pk for row in kept if row.res_type == res_type]
             visible.update(pk for (pk,) in conn.execute(
-                select(resources.c.pk).where(resources.c.pk.in_(pks), self.members.type_clause(res_type))))
+                select(resources.c.pk).where(resources.c.pk.in_(pks),
+                                             self.members.type_clause(res_type, few_rows=True))))
         return [row for row in kept if row.pk in visible]
 
 
@@ -100,7 +115,7 @@ def instance_visible(conn: Connection, members: Members, res_type: str, res_id: 
     if row is None:
         return None
     return conn.execute(select(resources.c.pk).where(resources.c.pk == row.pk,
-                                                     members.type_clause(res_type))).first() is not None
+                                                     members.type_clause(res_type, few_rows=True))).first() is not None
 
 
 def content_in_compartment(conn: Connection, members: Members, resource: dict,
@@ -119,17 +134,33 @@ def content_in_compartment(conn: Connection, members: Members, resource: dict,
                and row.get("target_id") in members.organization_ids for row in rows):
             return True
         res_id = resource.get("id")
-        return bool(res_id) and conn.execute(
-            select(true()).where(resources.c.res_id == res_id, resources.c.res_type == "Patient",
-                                 resources.c.res_id.in_(members.member_ids()))).first() is not None
+        return bool(res_id) and _any_member(conn, members, [str(res_id)])
     params = members.compartment_params.get(res_type) or ()
     patients = sorted({str(row["target_id"]) for row in rows if row["param"] in params
                        and row.get("target_type") == "Patient" and row.get("target_id")})
-    if not patients:
+    return _any_member(conn, members, patients)
+
+
+def _any_member(conn: Connection, members: Members, patient_ids: list[str]) -> bool:
+    if not patient_ids:
         return False
-    member_ids = members.member_ids().subquery()
-    found = conn.execute(select(member_ids.c.patient_id).where(member_ids.c.patient_id.in_(patients)).limit(1)).first()
-    return found is not None
+    check = or_(*(members.is_member(literal(patient_id)) for patient_id in patient_ids))
+    return conn.execute(select(true()).where(check)).first() is not None
+
+
+def _member_exists(rule: MembershipRule, organization_ids: tuple[str, ...],
+                   patient_id: ColumnElement) -> ColumnElement[bool]:
+    org_ref = search_reference.alias()
+    names_org = and_(org_ref.c.res_type == rule.res_type, org_ref.c.param == rule.org_param,
+                     org_ref.c.target_type == "Organization", org_ref.c.target_id.in_(organization_ids or ("",)))
+    if rule.patient_param is None:
+        patient = resources.alias()
+        return exists().where(patient.c.res_type == "Patient", patient.c.res_id == patient_id,
+                              org_ref.c.resource_pk == patient.c.pk, names_org)
+    patient_ref = search_reference.alias()
+    return exists().where(patient_ref.c.res_type == rule.res_type, patient_ref.c.param == rule.patient_param,
+                          patient_ref.c.target_type == "Patient", patient_ref.c.target_id == patient_id,
+                          org_ref.c.resource_pk == patient_ref.c.resource_pk, names_org)
 
 
 def _members_by(rule: MembershipRule, organization_ids: tuple[str, ...]) -> Select:
