@@ -21,6 +21,13 @@ from sqlalchemy.sql.expression import FromClause
 
 from adapter.store.schema import resources, search_reference
 
+#: Named aliases, built once: making an alias of a Table costs about a millisecond (column proxies), too much
+#: per request. Each is used once per (sub)query scope, so sharing them is safe.
+_MEMBER_ORG = search_reference.alias("member_org")
+_MEMBER_PATIENT_REF = search_reference.alias("member_patient_ref")
+_MEMBER_PATIENT = resources.alias("member_patient")
+_COMPARTMENT_REF = search_reference.alias("compartment_ref")
+
 
 @dataclass(frozen=True)
 class MembershipRule:
@@ -67,7 +74,7 @@ class Members:
         params = self.compartment_params.get(res_type)
         if not params:
             return false()
-        ref = search_reference.alias()
+        ref = _COMPARTMENT_REF
         if few_rows:
             return exists().where(ref.c.resource_pk == table.c.pk, ref.c.param.in_(params),
                                   ref.c.target_type == "Patient", self.is_member(ref.c.target_id))
@@ -150,14 +157,17 @@ def _any_member(conn: Connection, members: Members, patient_ids: list[str]) -> b
 
 def _member_exists(rule: MembershipRule, organization_ids: tuple[str, ...],
                    patient_id: ColumnElement) -> ColumnElement[bool]:
-    org_ref = search_reference.alias()
-    names_org = and_(org_ref.c.res_type == rule.res_type, org_ref.c.param == rule.org_param,
-                     org_ref.c.target_type == "Organization", org_ref.c.target_id.in_(organization_ids or ("",)))
+    """EXISTS: ``patient_id`` is a member by ``rule``. The organization row is reached by ``resource_pk``
+    only (no ``res_type`` condition on it), so the planner probes it by that index rather than listing every
+    member of the organization."""
+    org_ref = _MEMBER_ORG
+    names_org = and_(org_ref.c.param == rule.org_param, org_ref.c.target_type == "Organization",
+                     org_ref.c.target_id.in_(organization_ids or ("",)))
     if rule.patient_param is None:
-        patient = resources.alias()
-        return exists().where(patient.c.res_type == "Patient", patient.c.res_id == patient_id,
+        patient = _MEMBER_PATIENT
+        return exists().where(patient.c.res_type == rule.res_type, patient.c.res_id == patient_id,
                               org_ref.c.resource_pk == patient.c.pk, names_org)
-    patient_ref = search_reference.alias()
+    patient_ref = _MEMBER_PATIENT_REF
     return exists().where(patient_ref.c.res_type == rule.res_type, patient_ref.c.param == rule.patient_param,
                           patient_ref.c.target_type == "Patient", patient_ref.c.target_id == patient_id,
                           org_ref.c.resource_pk == patient_ref.c.resource_pk, names_org)
@@ -166,13 +176,14 @@ def _member_exists(rule: MembershipRule, organization_ids: tuple[str, ...],
 def _members_by(rule: MembershipRule, organization_ids: tuple[str, ...]) -> Select:
     """Patient ids one rule yields. Index rows exist only for current, non-deleted resources (a delete
     clears them), so the index tables alone answer, joined on ``resource_pk``."""
-    org_ref = search_reference.alias()
+    org_ref = _MEMBER_ORG
     names_org = and_(org_ref.c.res_type == rule.res_type, org_ref.c.param == rule.org_param,
                      org_ref.c.target_type == "Organization", org_ref.c.target_id.in_(organization_ids or ("",)))
     if rule.patient_param is None:
-        joined = org_ref.join(resources, resources.c.pk == org_ref.c.resource_pk)
-        return select(resources.c.res_id.label("patient_id")).select_from(joined).where(names_org)
-    patient_ref = search_reference.alias()
+        patient = _MEMBER_PATIENT
+        joined = org_ref.join(patient, patient.c.pk == org_ref.c.resource_pk)
+        return select(patient.c.res_id.label("patient_id")).select_from(joined).where(names_org)
+    patient_ref = _MEMBER_PATIENT_REF
     joined = org_ref.join(patient_ref, patient_ref.c.resource_pk == org_ref.c.resource_pk)
     return select(patient_ref.c.target_id.label("patient_id")).select_from(joined).where(
         names_org, patient_ref.c.param == rule.patient_param, patient_ref.c.target_type == "Patient")
