@@ -56,6 +56,9 @@ class Need:
     restricted: Restricted = Restricted.REFUSE
     if_absent: str = ""
     if_header: tuple[tuple[str, str], ...] = ()
+    also: tuple[tuple[str, str], ...] = ()
+    """More (type, letters) pairs needed besides the main type: ``Group/[id]/$export`` reads the Group and
+    every type; ``$generate-cmp-claims`` reads everything and creates Claims."""
 
     def resource_type(self, view_args: Mapping[str, str] | None) -> str:
         if self.res_type.startswith("<"):
@@ -69,6 +72,12 @@ class Need:
         missing = [letter for letter in wanted if not access.permissions.allows(res_type, letter)]
         if self.one_of and not any(access.permissions.allows(res_type, letter) for letter in self.one_of):
             missing.append("|".join(self.one_of))
+        for other_type, letters in self.also:
+            lacking = "".join(letter for letter in letters if not access.permissions.allows(other_type, letter))
+            if lacking:
+                return (f"the access token's scopes do not grant {lacking} on "
+                        f"{'every resource type' if other_type == ANY_TYPE else other_type} "
+                        f"(e.g. system/{other_type}.{lacking})")
         if not missing:
             return None
         target = "every resource type" if res_type == ANY_TYPE else res_type
@@ -86,14 +95,22 @@ def on_type(all_of: str = "", *, one_of: str = "", restricted: Restricted = Rest
     return Need(all_of=all_of, one_of=one_of, restricted=restricted, if_absent=if_absent, if_header=if_header)
 
 
-def on(res_type: str, all_of: str = "", *, one_of: str = "", restricted: Restricted = Restricted.REFUSE) -> Need:
+def on(res_type: str, all_of: str = "", *, one_of: str = "", restricted: Restricted = Restricted.REFUSE,
+       also: tuple[tuple[str, str], ...] = ()) -> Need:
     """Needs letters on a fixed type (``ConceptMap`` for ``$translate``)."""
-    return Need(res_type=res_type, all_of=all_of, one_of=one_of, restricted=restricted)
+    return Need(res_type=res_type, all_of=all_of, one_of=one_of, restricted=restricted, also=also)
 
 
-def on_every_type(all_of: str, *, restricted: Restricted = Restricted.REFUSE) -> Need:
+def on_every_type(all_of: str, *, restricted: Restricted = Restricted.REFUSE,
+                  also: tuple[tuple[str, str], ...] = ()) -> Need:
     """Needs letters on every type (a ``system/*`` scope): system history, ``$import-cmp``, system ``$export``."""
-    return Need(res_type=ANY_TYPE, all_of=all_of, restricted=restricted)
+    return Need(res_type=ANY_TYPE, all_of=all_of, restricted=restricted, also=also)
+
+
+#: A valid token, no particular scope: for URLs that belong to one client's earlier request (a Bulk export's
+#: status and files), whose handler must check that the job is the caller's
+#: (``enforcement.current_access().client_id``).
+AUTHENTICATED = Need(res_type=ANY_TYPE, restricted=Restricted.NO_MEMBER_DATA)
 
 
 #: A batch or transaction: the endpoint itself needs nothing; each entry is checked on its own.
