@@ -58,6 +58,9 @@ def init_app(app: Flask, settings: Settings, services: Services, needs: Mapping[
     :raise ValueError: ``settings.auth`` is neither on nor off.
     """
     enabled = auth_enabled(settings)
+    if enabled and not settings.base_url:
+        log.warning("CMP_ADAPTER_BASE_URL is not set: the token URL (the 'aud' client assertions must carry) "
+                    "follows each request's Host header. Set it to the public https://host/fhir in production.")
     if not enabled:
         log.warning("AUTHORIZATION IS OFF (CMP_ADAPTER_AUTH=off): anyone who can reach this server can read and "
                     "change every record. Use it only on localhost for demos and tests.")

@@ -330,3 +330,14 @@ def test_an_undeclared_endpoint_is_refused(auth_app, registry, es_key):
     token = get_token(web, es_key, "all", "system/*.*")
     assert web.get("/fhir/$surprise", headers=bearer(token)).status_code == 403
     assert web.get("/fhir/$surprise").status_code == 403
+
+
+def test_include_iterate_does_not_walk_through_a_hidden_type(web, registry, es_key, services):
+    _seed(services, [{"resourceType": "Organization", "id": "o1", "name": "Team"},
+                     patient(id="p1", managingOrganization={"reference": "Organization/o1"}), _encounter("e1", "p1")])
+    scope = "system/Encounter.rs system/Organization.rs"
+    _register(registry, "iter", es_key, scope)
+    token = get_token(web, es_key, "iter", scope)
+    bundle = web.get("/fhir/Encounter?_include=Encounter:subject&_include:iterate=Patient:organization",
+                     headers=bearer(token)).get_json()
+    assert _ids(bundle, "Patient") == [] and _ids(bundle, "Organization") == []
