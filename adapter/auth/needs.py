@@ -3,7 +3,8 @@
 Every Flask endpoint the app serves is declared in a table of :class:`Need` (``ACCESS`` next to the
 INTERACTIONS/OPERATIONS tables in :mod:`adapter.rest.fhir_api`, and one per blueprint). An endpoint
 without a declaration is refused when authorization is on, so a new route cannot be open by accident;
-``tests/integration/test_auth_declarations.py`` walks ``app.url_map`` and fails on any undeclared one.
+``test_every_fhir_endpoint_declares_what_it_needs`` (tests/integration/test_auth.py) walks ``app.url_map``
+and fails on any undeclared one.
 
 A need names the resource type (from the URL, fixed, or ``*`` for "every type"), the SMART permission
 letters (``c r u d s``) the scopes must grant on it, and how the endpoint treats a client restricted to

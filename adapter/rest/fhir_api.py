@@ -56,7 +56,8 @@ OPERATIONS: dict[str, tuple[str, str, tuple[str, ...] | None]] = {
 
 #: What each endpoint needs from the caller when authorization is on (adapter/auth/needs.py): the SMART
 #: permission letters on the type and how it serves a client restricted to organizations. An endpoint
-#: missing here is refused (fail-closed); tests/integration/test_auth_declarations.py checks every route.
+#: missing here is refused (fail-closed); test_every_fhir_endpoint_declares_what_it_needs
+#: (tests/integration/test_auth.py) checks every route.
 ACCESS: dict[str, Need] = {
     "fhir.metadata": PUBLIC,
     "fhir.batch_or_transaction": PER_ENTRY,
