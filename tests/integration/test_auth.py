@@ -341,3 +341,33 @@ def test_include_iterate_does_not_walk_through_a_hidden_type(web, registry, es_k
     bundle = web.get("/fhir/Encounter?_include=Encounter:subject&_include:iterate=Patient:organization",
                      headers=bearer(token)).get_json()
     assert _ids(bundle, "Patient") == [] and _ids(bundle, "Organization") == []
+
+
+def test_clients_commands(settings, tmp_path, es_key):
+    import json
+
+    from click.testing import CliRunner
+
+    from adapter.cli import main
+
+    env = {"CMP_ADAPTER_DATABASE_URL": settings.database_url, "CMP_ADAPTER_DATA_DIR": settings.data_dir}
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text(json.dumps(es_key.jwks()))
+    runner = CliRunner()
+    added = runner.invoke(main, ["clients", "add", "--id", "hh-1", "--jwks", str(jwks), "--scope", "system/*.rs",
+                                 "--organization", "Organization/hh"], env=env)
+    assert added.exit_code == 0, added.output
+    listed = runner.invoke(main, ["clients", "list"], env=env)
+    assert "hh-1\tsystem/*.rs\tOrganization/hh\t1 key(s) in JWKS" in listed.output
+    bad = runner.invoke(main, ["clients", "add", "--id", "x", "--jwks", str(jwks), "--scope", "patient/*.rs"], env=env)
+    assert bad.exit_code != 0 and "no system/ scope" in bad.output
+    private = {"keys": [{**es_key.jwks()["keys"][0], "d": "secret"}]}
+    jwks.write_text(json.dumps(private))
+    bad = runner.invoke(main, ["clients", "add", "--id", "x", "--jwks", str(jwks), "--scope", "system/*.rs"], env=env)
+    assert bad.exit_code != 0 and "private key" in bad.output
+    bad = runner.invoke(main, ["clients", "add", "--id", "x", "--jwks-url", "https://a/j", "--scope", "system/*.rs",
+                               "--organization", "Group/1"], env=env)
+    assert bad.exit_code != 0 and "Organization reference" in bad.output
+    assert runner.invoke(main, ["clients", "remove", "hh-1"], env=env).exit_code == 0
+    assert runner.invoke(main, ["clients", "remove", "hh-1"], env=env).exit_code != 0
+    assert "hh-1" not in runner.invoke(main, ["clients", "list"], env=env).output
