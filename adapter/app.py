@@ -8,8 +8,12 @@ from typing import Any
 
 from flask import Flask, redirect
 
+from adapter.auth import enforcement, smart_api
+from adapter.auth.needs import PUBLIC
 from adapter.rest import bulk_api, errors
-from adapter.rest.fhir_api import fhir_api
+from adapter.rest.bulk_api import ACCESS as BULK_ACCESS
+from adapter.rest.fhir_api import ACCESS, fhir_api
+from adapter.rest.rules_api import ACCESS as RULES_ACCESS
 from adapter.rest.rules_api import rules_api
 from adapter.services.container import Services
 from adapter.settings import Settings
@@ -29,6 +33,9 @@ def create_app(config: Mapping[str, Any] | Settings | None = None, *, services: 
     app.config.from_mapping(MAX_CONTENT_LENGTH=settings.max_body_bytes, JSON_SORT_KEYS=False)
     app.extensions["cmp"] = services or Services.build(settings)
     errors.init_app(app)
+    access = {**ACCESS, **BULK_ACCESS, **RULES_ACCESS, **smart_api.ACCESS, "root": PUBLIC}
+    enforcement.init_app(app, settings, app.extensions["cmp"], access)
+    app.register_blueprint(smart_api.smart_api)
     app.register_blueprint(fhir_api)
     bulk_api.init_app(app)
     app.register_blueprint(rules_api)

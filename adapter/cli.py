@@ -14,6 +14,7 @@ from pathlib import Path
 
 import click
 
+from adapter.auth.cli import clients, credential_options
 from adapter.conformance.packages import PackageCache, PackageError
 from adapter.rest.outcome import operation_outcome
 from adapter.settings import Settings
@@ -246,7 +247,8 @@ def db_upgrade() -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--batch-size", default=100, show_default=True, type=click.IntRange(min=1),
               help="Resources per transaction Bundle.")
-def push(base_url: str, paths: tuple[str, ...], batch_size: int) -> None:
+@credential_options
+def push(base_url: str, paths: tuple[str, ...], batch_size: int, auth=None) -> None:
     """Upload FHIR JSON resources, Bundles and NDJSON to BASE_URL as transactions, referenced resources first.
 
     Prints what was rejected with the server's OperationOutcome; exit 1 if anything was.
@@ -258,8 +260,8 @@ def push(base_url: str, paths: tuple[str, ...], batch_size: int) -> None:
         items = read_items([Path(p) for p in paths])
     except FileFormatError as exc:
         raise click.ClickException(str(exc)) from exc
-    with FhirClient(base_url) as client, click.progressbar(length=len(items), label="pushing",
-                                                           file=sys.stderr) as bar:
+    with FhirClient(base_url, auth=auth) as client, click.progressbar(length=len(items), label="pushing",
+                                                                      file=sys.stderr) as bar:
         report = _client_call(lambda: push_items(client, items, batch_size=batch_size, progress=bar.update))
     _print_push(report)
     if not report.ok:
@@ -282,15 +284,16 @@ def _print_push(report) -> None:
 @click.option("--group", "group_id", default=None, help="With --export: Group/[id]/$export (a team panel).")
 @click.option("--patients", is_flag=True, help="With --export: Patient/$export (patient compartments).")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder for <Type>.ndjson.")
+@credential_options
 def pull(base_url: str, queries: tuple[str, ...], bulk: bool, types: tuple[str, ...], since: str | None,
-         group_id: str | None, patients: bool, out_dir: str) -> None:
+         group_id: str | None, patients: bool, out_dir: str, auth=None) -> None:
     """Pull from BASE_URL into one NDJSON file per resource type: paged searches (--query) or $export."""
     from adapter.client import FhirClient, pull_export
     from adapter.client import pull as pull_queries
 
     if bool(queries) == bulk:
         raise click.UsageError("give either --query (one or more) or --export")
-    with FhirClient(base_url) as client:
+    with FhirClient(base_url, auth=auth) as client:
         if bulk:
             result = _client_call(lambda: pull_export(
                 client, Path(out_dir), group_id=group_id, patients=patients, types=types, since=since,
@@ -310,7 +313,8 @@ def pull(base_url: str, queries: tuple[str, ...], bulk: bool, types: tuple[str, 
 @click.option("--examples", type=click.Path(exists=True), default=None,
               help="Resources to round-trip (default: examples/fhir/valid of this checkout).")
 @click.option("--batch-size", default=100, show_default=True, type=click.IntRange(min=1))
-def sandbox_check(base_url: str, examples: str | None, batch_size: int) -> None:
+@credential_options
+def sandbox_check(base_url: str, examples: str | None, batch_size: int, auth=None) -> None:
     """Push our example story to BASE_URL, read each resource back, compare; a pass/fail table per type.
 
     Exit 1 if any resource is rejected or comes back different (server-assigned meta aside).
@@ -325,8 +329,8 @@ def sandbox_check(base_url: str, examples: str | None, batch_size: int) -> None:
         items = read_items([folder])
     except FileFormatError as exc:
         raise click.ClickException(str(exc)) from exc
-    with FhirClient(base_url) as client, click.progressbar(length=len(items), label="pushing",
-                                                           file=sys.stderr) as bar:
+    with FhirClient(base_url, auth=auth) as client, click.progressbar(length=len(items), label="pushing",
+                                                                      file=sys.stderr) as bar:
         report = _client_call(lambda: check(client, items, batch_size=batch_size, progress=bar.update))
     click.echo(f"{'resource type':<24} {'checked':>7} {'passed':>7}  result")
     for name, result in sorted(report.types.items()):
@@ -367,6 +371,7 @@ def _redact(url: str) -> str:
 
 main.add_command(subscriptions_worker)
 
+main.add_command(clients)
 
 if __name__ == "__main__":  # pragma: no cover
     main(prog_name=os.path.basename(sys.argv[0]))

@@ -4,6 +4,8 @@
 
     FhirError                 (500, the base: carries a list of Issue)
     ├── BadRequest            400  malformed body, bad parameter, id mismatch
+    ├── Unauthorized          401  no, or no valid, access token (adapter.auth)
+    ├── Forbidden             403  the token's scopes or organizations do not cover the request
     ├── NotFound              404  unknown type, id or version
     ├── MethodNotAllowed      405
     ├── NotAcceptable         406  no format we can write
@@ -71,6 +73,20 @@ class FhirError(Exception):
 class BadRequest(FhirError):
     status = 400
     default_code = "invalid"
+
+
+class Unauthorized(FhirError):
+    """401: the request carries no valid access token; rendered with ``WWW-Authenticate: Bearer``."""
+
+    status = 401
+    default_code = "login"
+
+
+class Forbidden(FhirError):
+    """403: authenticated, but the scopes (or the organization restriction) do not allow this."""
+
+    status = 403
+    default_code = "forbidden"
 
 
 class NotFound(FhirError):

@@ -114,6 +114,18 @@ class Settings:
     export_file_max_resources: int = 100_000
     export_retry_after_seconds: int = 2
     export_requires_access_token: bool = False
+    #: SMART Backend Services authorization (docs/security.md): ``on`` (the default) or ``off``. ``off`` lets
+    #: anyone read and write everything; the server logs a WARNING at start-up and says so in its metadata.
+    auth: str = "on"
+    #: Lifetime of the access tokens our token endpoint issues, in seconds (SMART suggests at most 5 minutes).
+    auth_token_lifetime: int = 300
+    #: Our token-signing key is replaced by a new one after this many days (the old one verifies until unused).
+    auth_key_rotation_days: int = 30
+    #: Accept access tokens from an external authorization server instead of (besides) ours: its ``iss``
+    #: and the URL of its JWKS; ``auth_external_audience`` is the ``aud`` its tokens must carry (optional).
+    auth_external_issuer: str = ""
+    auth_external_jwks_url: str = ""
+    auth_external_audience: str = ""
 
     @property
     def effective_database_url(self) -> str:

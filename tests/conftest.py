@@ -29,9 +29,13 @@ EXAMPLES_PACKAGE = "hl7.fhir.r4.examples#4.0.1"
 
 @pytest.fixture(scope="session")
 def base_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """Settings from the environment, with a session-wide compiled-definitions folder."""
+    """Settings from the environment, with a session-wide compiled-definitions folder.
+
+    Authorization is off here so that tests of other concerns need no tokens; auth tests turn it on with
+    ``settings.replace(auth="on")`` (see the ``auth_app`` fixture in tests/integration/test_auth.py).
+    """
     compiled = tmp_path_factory.mktemp("compiled")
-    return Settings.load({"compiled_cache_dir": str(compiled)})
+    return Settings.load({"compiled_cache_dir": str(compiled), "auth": "off"})
 
 
 @pytest.fixture(scope="session")

@@ -31,6 +31,7 @@ from adapter.client._exceptions import (
     ResourceGone,
     ResourceNotFound,
     ServerError,
+    TokenError,
     TooManyRequests,
     TransportError,
     Unauthorized,
@@ -52,9 +53,11 @@ from adapter.client._exchange import (
     sandbox_check,
 )
 from adapter.client._search import SearchSet
+from adapter.client._smart import BackendServicesCredentials, load_private_key, public_jwk
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "BackendServicesCredentials",
     "BadRequest",
     "BearerAuth",
     "BulkExportError",
@@ -81,6 +84,7 @@ __all__ = [
     "Retries",
     "SearchSet",
     "ServerError",
+    "TokenError",
     "TokenSource",
     "TooManyRequests",
     "TransportError",
@@ -90,6 +94,8 @@ __all__ = [
     "as_resource",
     "compare",
     "dependency_order",
+    "load_private_key",
+    "public_jwk",
     "pull",
     "pull_export",
     "push",

@@ -1,6 +1,7 @@
 """Authentication hooks: any :class:`requests.auth.AuthBase`, or a bearer token (or a function giving one).
 
-The token function is the seam for SMART Backend Services (http://hl7.org/fhir/smart-app-launch/backend-services.html):
+The token function is the seam for SMART Backend Services (http://hl7.org/fhir/smart-app-launch/backend-services.html),
+implemented by :class:`adapter.client._smart.BackendServicesCredentials`:
 a credentials object that signs a JWT, fetches an access token and caches it until it expires is a callable
 returning the current token; it can also expose ``invalidate()``, which the client calls before its one
 retry after a 401 (the token was revoked or expired early).

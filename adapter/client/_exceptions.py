@@ -8,6 +8,7 @@ The hierarchy::
     │   └── RequestTimeout           connect or read took longer than the timeout
     ├── UnsafeURLError               a server-sent link (``next``) points outside the base URL
     ├── BulkExportError              ``$export`` kick-off without a status URL, or not done in time
+    ├── TokenError                   SMART backend services: no token (discovery or token endpoint refused)
     └── HTTPStatusError              the server answered 4xx/5xx; carries ``response``, ``status_code``
         │                            and ``outcome`` (the OperationOutcome it sent, or None)
         ├── BadRequest               400
@@ -35,6 +36,16 @@ import requests
 
 class FhirClientError(Exception):
     """Base class of everything the client raises."""
+
+
+class TokenError(FhirClientError):
+    """No access token: the SMART configuration could not be read, or the token endpoint refused (its
+    RFC 6749 ``error`` code and description are kept)."""
+
+    def __init__(self, message: str, *, error: str | None = None, description: str | None = None) -> None:
+        super().__init__(message)
+        self.error = error
+        self.description = description
 
 
 class TransportError(FhirClientError):

@@ -21,6 +21,8 @@ from email.utils import format_datetime
 from flask import Blueprint, Flask, Response, current_app, request, send_file
 
 from adapter import fhirjson
+from adapter.auth import enforcement
+from adapter.auth.needs import AUTHENTICATED, Need, on, on_every_type
 from adapter.rest import request_info as req
 from adapter.rest.outcome import information
 from adapter.rest.responses import fhir_response
@@ -28,6 +30,18 @@ from adapter.services import bulk_request
 from adapter.services.bulk_export import BulkExports
 
 NDJSON = "application/fhir+ndjson"
+
+#: What each endpoint needs when authorization is on (adapter/auth/needs.py). An export reads every type it
+#: may contain, so it needs read and search on all of them; the status and file URLs need only a token, and
+#: the job must be the caller's. Clients restricted to organizations are refused (exports are not filtered).
+ACCESS: dict[str, Need] = {
+    "fhir_bulk.export_system": on_every_type("rs"),
+    "fhir_bulk.export_patient": on_every_type("rs"),
+    "fhir_bulk.export_group": on("Group", "r", also=(("*", "rs"),)),
+    "fhir_bulk.export_status": AUTHENTICATED,
+    "fhir_bulk.export_cancel": AUTHENTICATED,
+    "fhir_bulk.export_file": AUTHENTICATED,
+}
 bulk_api = Blueprint("fhir_bulk", __name__, url_prefix="/fhir")
 
 
@@ -41,6 +55,12 @@ def init_app(app: Flask) -> None:
 
 def _exports() -> BulkExports:
     return current_app.extensions["cmp_bulk"]
+
+
+def _client_id() -> str | None:
+    """The authenticated caller (None with authorization off): a job belongs to the client that started it."""
+    access = enforcement.current_access()
+    return access.client_id if access is not None else None
 
 
 @bulk_api.route("/$export", methods=["GET", "POST"], endpoint="export_system")
@@ -60,7 +80,7 @@ def export_group(group_id: str) -> Response:
 
 @bulk_api.get("/$export-status/<job_id>")
 def export_status(job_id: str) -> Response:
-    status = _exports().status(job_id, f"{req.base_url()}/$export-files")
+    status = _exports().status(job_id, f"{req.base_url()}/$export-files", _client_id())
     if not status.done:
         return Response(status=202, headers={"X-Progress": status.progress or "in progress",
                                              "Retry-After": str(status.retry_after or 1)})
@@ -72,13 +92,13 @@ def export_status(job_id: str) -> Response:
 
 @bulk_api.delete("/$export-status/<job_id>")
 def export_cancel(job_id: str) -> Response:
-    _exports().cancel(job_id)
+    _exports().cancel(job_id, _client_id())
     return fhir_response(information(f"export job {job_id} cancelled; its files are deleted"), 202)
 
 
 @bulk_api.get("/$export-files/<job_id>/<name>")
 def export_file(job_id: str, name: str) -> Response:
-    return send_file(_exports().file_path(job_id, name), mimetype=NDJSON, conditional=True, etag=True)
+    return send_file(_exports().file_path(job_id, name, _client_id()), mimetype=NDJSON, conditional=True, etag=True)
 
 
 def _kick_off(level: str, group_id: str | None) -> Response:
@@ -88,7 +108,8 @@ def _kick_off(level: str, group_id: str | None) -> Response:
         args += bulk_request.parameters_to_args(req.body_resource())
     request_url = req.base_url() + request.full_path.removeprefix(bulk_api.url_prefix or "").rstrip("?")
     job = _exports().kick_off(level, group_id, args, respond_async=prefer.respond_async,
-                              lenient=prefer.handling == "lenient", request_url=request_url)
+                              lenient=prefer.handling == "lenient", request_url=request_url,
+                              client_id=_client_id())
     status_url = f"{req.base_url()}/$export-status/{job.id}"
     return fhir_response(information(f"export job {job.id} accepted; poll {status_url}"), 202,
                          {"Content-Location": status_url})

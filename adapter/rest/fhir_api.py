@@ -9,6 +9,8 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, request
 
 from adapter import fhirjson
+from adapter.auth import enforcement, smart_api
+from adapter.auth.needs import PER_ENTRY, PUBLIC, Need, Restricted, on, on_every_type, on_type
 from adapter.errors import BadRequest, UnsupportedMediaType
 from adapter.rest import request_info as req
 from adapter.rest.bundle_pages import history_bundle, search_bundle
@@ -65,19 +67,48 @@ OPERATIONS: dict[str, tuple[str, str, tuple[str, ...] | None]] = {
     **RULE_OPERATIONS,
 }
 
+#: What each endpoint needs from the caller when authorization is on (adapter/auth/needs.py): the SMART
+#: permission letters on the type and how it serves a client restricted to organizations. An endpoint
+#: missing here is refused (fail-closed); test_every_fhir_endpoint_declares_what_it_needs
+#: (tests/integration/test_auth.py) checks every route.
+ACCESS: dict[str, Need] = {
+    "fhir.metadata": PUBLIC,
+    "fhir.batch_or_transaction": PER_ENTRY,
+    "fhir.system_history": on_every_type("r"),
+    "fhir.search_type": on_type("s", restricted=Restricted.FILTER),
+    "fhir.create": on_type("c", restricted=Restricted.CREATE, if_header=(("If-None-Exist", "s"),)),
+    "fhir.conditional_update": on_type("cus"),
+    "fhir.conditional_delete": on_type("ds"),
+    "fhir.import_cmp": on_every_type("cu"),
+    "fhir.translate": on("ConceptMap", "r", restricted=Restricted.NO_MEMBER_DATA),
+    "fhir.validate_type": on_type(one_of="cu", restricted=Restricted.NO_MEMBER_DATA),
+    "fhir.validate_instance": on_type("r", restricted=Restricted.READ_INSTANCE),
+    "fhir.type_history": on_type("r"),
+    "fhir.read": on_type("r", restricted=Restricted.READ_INSTANCE),
+    "fhir.update": on_type("u", restricted=Restricted.WRITE_INSTANCE, if_absent="c"),
+    "fhir.delete": on_type("d", restricted=Restricted.WRITE_INSTANCE),
+    "fhir.instance_history": on_type("r", restricted=Restricted.READ_INSTANCE),
+    "fhir.vread": on_type("r", restricted=Restricted.READ_INSTANCE),
+    # a member's records are resources of every kind in the member's compartment, plus the team directory
+    "fhir.export_cmp_member": on("Patient", "r", also=(("*", "rs"),), restricted=Restricted.READ_INSTANCE),
+    "fhir.export_cmp_claim": on("Claim", "r", also=(("*", "rs"),), restricted=Restricted.READ_INSTANCE),
+}
+
 
 @fhir_api.get("/metadata")
 def metadata() -> Response:
     endpoints = {rule.endpoint for rule in current_app.url_map.iter_rules()}
     served = [pair for endpoint, pairs in INTERACTIONS.items() if endpoint in endpoints for pair in pairs]
     operations = [operation for endpoint, operation in OPERATIONS.items() if endpoint in endpoints]
-    return fhir_response(capability.capability_statement(req.services(), req.base_url(), served, operations))
+    statement = capability.capability_statement(req.services(), req.base_url(), served, operations)
+    return fhir_response(smart_api.with_security(statement))
 
 
 @fhir_api.post("/", strict_slashes=False)
 def batch_or_transaction() -> Response:
     bundle = req.body_resource()
-    result = bundles.process(req.services(), bundle, req.base_url(), return_pref=req.prefer().return_)
+    result = bundles.process(req.services(), bundle, req.base_url(), return_pref=req.prefer().return_,
+                             guard=enforcement.entry_guard())
     return fhir_response(result)
 
 
@@ -89,7 +120,8 @@ def system_history() -> Response:
 @fhir_api.route("/<res_type>", methods=["GET"])
 @fhir_api.route("/<res_type>/_search", methods=["POST"])
 def search_type(res_type: str) -> Response:
-    page = search.search(req.services(), res_type, req.search_pairs(), handling=req.handling())
+    page = search.search(req.services(), res_type, req.search_pairs(), handling=req.handling(),
+                         visibility=enforcement.search_visibility())
     return search_bundle(res_type, page)
 
 

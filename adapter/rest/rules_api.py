@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
+from adapter.auth.needs import Need, Restricted, on
 from adapter.errors import BadRequest
 from adapter.rest import request_info as req
 from adapter.rest.responses import fhir_response
@@ -21,6 +22,15 @@ RULE_OPERATIONS = {
                               ("Patient",)),
     "rules.generate_cmp_claims": ("generate-cmp-claims",
                                   "https://cmp-adapter.org/fhir/OperationDefinition/generate-cmp-claims", ("Claim",)),
+}
+
+#: What each endpoint needs when authorization is on (adapter/auth/needs.py). Eligibility reads the member's
+#: Observations and Conditions; claim generation reads contacts, enrollments and claims and may create Claims
+#: (``store=true``), so it needs ``c`` on Claim either way (a dry run shows what would be written).
+ACCESS: dict[str, Need] = {
+    "rules.cmp_eligibility": on("Patient", "r", also=(("Observation", "rs"), ("Condition", "rs")),
+                                restricted=Restricted.READ_INSTANCE),
+    "rules.generate_cmp_claims": on("Claim", "cs", also=(("*", "rs"),)),
 }
 
 

@@ -76,12 +76,17 @@ def _includes(conn: Connection, query: SearchQuery, matches: list[Row]) -> list[
     if not matches or not (query.includes or query.revincludes):
         return []
     seen = {row.pk for row in matches}
-    found = _round(conn, query.includes, query.revincludes, _keys(matches), seen)
+    found = _visible(conn, query, _round(conn, query.includes, query.revincludes, _keys(matches), seen))
     iterate_includes = tuple(i for i in query.includes if i.iterate)
     iterate_revincludes = tuple(i for i in query.revincludes if i.iterate)
     if found and (iterate_includes or iterate_revincludes):
-        found += _round(conn, iterate_includes, iterate_revincludes, _keys(found), seen)
+        found += _visible(conn, query, _round(conn, iterate_includes, iterate_revincludes, _keys(found), seen))
     return found
+
+
+def _visible(conn: Connection, query: SearchQuery, rows: list[Row]) -> list[Row]:
+    """The included rows the caller may see (authorization); ``:iterate`` then goes on from these only."""
+    return query.visibility.filter_rows(conn, rows) if query.visibility is not None and rows else rows
 
 
 def _round(conn: Connection, includes: tuple[Include, ...], revincludes: tuple[Include, ...],

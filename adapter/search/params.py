@@ -23,6 +23,7 @@ from adapter.search.dates import date_range
 from adapter.search.index import COLUMN_PARAMS, indexable
 from adapter.search.paths import applicable_branches
 from adapter.search.values import decimal_range, parse_decimal, parse_reference
+from adapter.search.visibility import Visibility
 
 PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le", "sa", "eb", "ap")
 TOTAL_MODES = ("none", "estimate", "accurate")
@@ -171,6 +172,8 @@ class SearchQuery:
     includes: tuple[Include, ...] = ()
     revincludes: tuple[Include, ...] = ()
     ignored: tuple[Issue, ...] = ()
+    visibility: Visibility | None = None
+    """What the caller may see (authorization): filters the matches in SQL and the includes; not a parameter."""
 
     def with_offset(self, offset: int) -> SearchQuery:
         """The same search at another page (for ``next``/``previous`` links)."""

@@ -81,6 +81,9 @@ def match_conditions(query: SearchQuery, table: FromClause = resources) -> list[
     """WHERE conditions selecting the current, non-deleted resources the query's criteria match."""
     conditions = [table.c.res_type == query.resource_type, table.c.deleted == false()]
     conditions += [criterion_clause(c, table, query.resource_type) for c in query.criteria]
+    restriction = query.visibility.clause(query.resource_type, table) if query.visibility is not None else None
+    if restriction is not None:
+        conditions.append(restriction)
     return conditions
 
 

@@ -49,7 +49,7 @@ class BulkExports:
             self.workers.ensure_started()
 
     def kick_off(self, level: str, group_id: str | None, args: list[tuple[str, str]], *, respond_async: bool,
-                 lenient: bool, request_url: str) -> ExportJob:
+                 lenient: bool, request_url: str, client_id: str | None = None) -> ExportJob:
         """Check the request and queue a job whose cut is now.
 
         Raises:
@@ -65,11 +65,11 @@ class BulkExports:
         request = bulk_request.parse_kickoff(self.services, level, group_id, args, lenient=lenient)
         warnings = [{"severity": w.severity, "code": w.code, "diagnostics": w.diagnostics,
                      **({"expression": w.expression} if w.expression else {})} for w in request.warnings]
-        job = self.jobs.create(request_url, request.to_parameters(), now_utc(), errors=warnings)
+        job = self.jobs.create(request_url, request.to_parameters(), now_utc(), errors=warnings, client_id=client_id)
         self.workers.wake()
         return job
 
-    def status(self, job_id: str, file_base: str) -> ExportStatus:
+    def status(self, job_id: str, file_base: str, client_id: str | None = None) -> ExportStatus:
         """Poll a job; ``file_base`` is the URL its files are served under.
 
         Raises:
@@ -77,7 +77,7 @@ class BulkExports:
             FhirError: the job failed (500, its issues).
         """
         self.workers.ensure_started()
-        job = self._job(job_id)
+        job = self._job(job_id, client_id)
         settings = self.services.settings
         if job.state in (ACCEPTED, IN_PROGRESS):
             progress = job.progress or "queued"
@@ -88,25 +88,26 @@ class BulkExports:
                                     for e in job.errors])
         return ExportStatus(True, manifest=self._manifest(job, file_base), expires=job.expires_at)
 
-    def cancel(self, job_id: str) -> None:
+    def cancel(self, job_id: str, client_id: str | None = None) -> None:
         """Cancel a job; its files go now, or once its worker notices (at its next page).
 
         Raises:
             NotFound: no such job, or already cancelled.
         """
+        self._job(job_id, client_id)
         before = self.jobs.cancel(job_id)
         if before is None:
             raise NotFound(f"no export job {job_id!r} to cancel (unknown, already cancelled or expired)")
         if not before.lease_is_live(now_utc()):
             self.workers.remove(job_id)
 
-    def file_path(self, job_id: str, name: str) -> Path:
+    def file_path(self, job_id: str, name: str, client_id: str | None = None) -> Path:
         """The path of one of a completed job's files.
 
         Raises:
             NotFound: no such job, not completed, or not one of its files.
         """
-        job = self._job(job_id)
+        job = self._job(job_id, client_id)
         names = {entry["file"] for entry in job.output} | ({ERROR_FILE} if job.errors else set())
         if job.state != COMPLETED or name not in names:
             raise NotFound(f"export job {job_id!r} has no file {name!r}")
@@ -120,9 +121,12 @@ class BulkExports:
 
     # --- internals ---------------------------------------------------------------------------------------
 
-    def _job(self, job_id: str) -> ExportJob:
+    def _job(self, job_id: str, client_id: str | None = None) -> ExportJob:
+        """The job, if it is live and the caller's: another client's job is as unknown to it as a missing one
+        (the status URL is a capability, but a token must not open someone else's export)."""
         job = self.jobs.get(job_id)
-        if job is None or job.state not in (ACCEPTED, IN_PROGRESS, COMPLETED, FAILED):
+        if job is None or job.state not in (ACCEPTED, IN_PROGRESS, COMPLETED, FAILED) or (
+                job.client_id is not None and job.client_id != client_id):
             raise NotFound(f"no export job {job_id!r} (unknown, cancelled, or expired and deleted)")
         return job
 
@@ -137,7 +141,8 @@ class BulkExports:
         return {
             "transactionTime": format_instant(job.transaction_time),
             "request": job.request_url,
-            "requiresAccessToken": self.services.settings.export_requires_access_token,
+            "requiresAccessToken": (self.services.settings.export_requires_access_token
+                                    or self.services.settings.auth != "off"),
             "output": [{"type": entry["type"], "url": f"{base}/{entry['file']}", "count": entry["count"]}
                        for entry in job.output],
             "error": [{"type": "OperationOutcome", "url": f"{base}/{ERROR_FILE}"}] if job.errors else [],

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 from sqlalchemy import Connection
@@ -20,10 +20,14 @@ from sqlalchemy import Connection
 from adapter import fhirjson
 from adapter.errors import BadRequest, FhirError, Gone, Issue, NotFound, PreconditionFailed, Unprocessable
 from adapter.rest.outcome import operation_outcome
+from adapter.search.visibility import Visibility
 from adapter.services import resources, search
 from adapter.services.container import Services
 from adapter.services.write_checks import write_transaction
 from adapter.store.sql import StoredResource, format_instant, now_utc
+
+if TYPE_CHECKING:
+    from adapter.auth.entries import EntryGuard
 
 _ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "PATCH": 2, "GET": 3, "HEAD": 3}
 
@@ -52,8 +56,11 @@ class _Entry:
     """A resource the response must carry whatever ``Prefer`` says (GET entries)."""
 
 
-def process(services: Services, bundle: dict, base_url: str, *, return_pref: str = "minimal") -> dict:
+def process(services: Services, bundle: dict, base_url: str, *, return_pref: str = "minimal",
+            guard: EntryGuard | None = None) -> dict:
     """Run a batch or transaction Bundle; return the response Bundle.
+
+    ``guard`` (authorization, :mod:`adapter.auth.entries`) checks each entry right before it runs.
 
     :raise BadRequest: not a Bundle of type batch or transaction, or a malformed entry.
     :raise FhirError: (transaction) the first failing entry's error; nothing is stored.
@@ -62,16 +69,17 @@ def process(services: Services, bundle: dict, base_url: str, *, return_pref: str
         raise BadRequest("POST to the base takes a Bundle of type batch or transaction", expression="Bundle.type")
     entries = [_parse_entry(services, base_url, number, raw) for number, raw in enumerate(bundle.get("entry", []))]
     if bundle["type"] == "transaction":
-        _process_transaction(services, entries, base_url)
+        _process_transaction(services, entries, base_url, guard)
     else:
-        _process_batch(services, entries, base_url)
+        _process_batch(services, entries, base_url, guard)
     return _response_bundle(bundle["type"], entries, return_pref)
 
 
 # --- transaction ---------------------------------------------------------------------------------------------
 
 
-def _process_transaction(services: Services, entries: list[_Entry], base_url: str) -> None:
+def _process_transaction(services: Services, entries: list[_Entry], base_url: str,
+                         guard: EntryGuard | None = None) -> None:
     _reject_duplicates(entries)
     ordered = sorted(entries, key=lambda e: (_ORDER.get(e.method, 9), e.index))
     try:
@@ -82,7 +90,7 @@ def _process_transaction(services: Services, entries: list[_Entry], base_url: st
                     _rewrite_references(entry.resource, lambda ref, e=entry: _resolve_reference(
                         services, conn, references, ref, e.index))
             for entry in ordered:
-                _run_guarded(entry, lambda e=entry: _execute(services, conn, e, base_url))
+                _run_guarded(entry, lambda e=entry: _execute(services, conn, e, base_url, guard))
     except Unprocessable as error:
         raise _located_check_issues(error, entries) from None
     _attach_check_warnings(entries, pending.warnings)
@@ -210,13 +218,13 @@ def _rewrite_references(value: Any, resolve: Callable[[str], str]) -> None:
 # --- batch ---------------------------------------------------------------------------------------------------
 
 
-def _process_batch(services: Services, entries: list[_Entry], base_url: str) -> None:
+def _process_batch(services: Services, entries: list[_Entry], base_url: str, guard: EntryGuard | None = None) -> None:
     for entry in sorted(entries, key=lambda e: (_ORDER.get(e.method, 9), e.index)):
         try:
             with write_transaction(services) as (conn, pending):
                 if entry.method == "POST":
                     entry.assigned_id = _id_for_create(services, conn, entry)
-                _execute(services, conn, entry, base_url)
+                _execute(services, conn, entry, base_url, guard)
         except FhirError as error:
             entry.response = {"status": _status_text(error.status),
                               "outcome": operation_outcome(error.issues)}
@@ -228,7 +236,11 @@ def _process_batch(services: Services, entries: list[_Entry], base_url: str) -> 
 # --- execution -----------------------------------------------------------------------------------------------
 
 
-def _execute(services: Services, conn: Connection, entry: _Entry, base_url: str) -> None:
+def _execute(services: Services, conn: Connection, entry: _Entry, base_url: str,
+             guard: EntryGuard | None = None) -> None:
+    if guard is not None:
+        guard.check(conn, entry.method, entry.res_type, entry.res_id, entry.query, entry.resource,
+                    entry.if_none_exist)
     if entry.method == "POST":
         if entry.matched_id is not None:
             _record(entry, services.store.read(conn, entry.res_type, entry.matched_id), "200 OK")
@@ -245,7 +257,7 @@ def _execute(services: Services, conn: Connection, entry: _Entry, base_url: str)
     elif entry.method == "DELETE":
         _execute_delete(services, conn, entry)
     elif entry.method in ("GET", "HEAD"):
-        _execute_read(services, conn, entry, base_url)
+        _execute_read(services, conn, entry, base_url, guard.visibility if guard is not None else None)
     else:
         raise BadRequest(f"method {entry.method} is not supported in a Bundle entry")
 
@@ -260,11 +272,12 @@ def _execute_delete(services: Services, conn: Connection, entry: _Entry) -> None
         entry.response["etag"] = deleted.etag
 
 
-def _execute_read(services: Services, conn: Connection, entry: _Entry, base_url: str) -> None:
+def _execute_read(services: Services, conn: Connection, entry: _Entry, base_url: str,
+                  visibility: Visibility | None = None) -> None:
     if entry.res_id is None:
         pairs = parse_qsl(entry.query or "", keep_blank_values=True)
         result = search.search(services, entry.res_type, pairs, handling=services.settings.default_handling,
-                               conn=conn)
+                               conn=conn, visibility=visibility)
         entry.response = {"status": "200 OK"}
         entry.resource_out = _searchset(base_url, result)
         return

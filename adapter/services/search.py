@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -9,6 +10,7 @@ from sqlalchemy import Connection
 
 from adapter.search.engine import SearchPage, run_search
 from adapter.search.params import SearchQuery, parse_search
+from adapter.search.visibility import Visibility
 from adapter.services.container import Services
 
 
@@ -26,13 +28,17 @@ def parse(services: Services, res_type: str, pairs: Sequence[tuple[str, str]], h
 
 
 def search(services: Services, res_type: str, pairs: Sequence[tuple[str, str]], *, handling: str,
-           conn: Connection | None = None) -> SearchResult:
+           conn: Connection | None = None, visibility: Visibility | None = None) -> SearchResult:
     """One page of ``GET [type]?params`` (on ``conn`` when inside a transaction Bundle).
+
+    ``visibility`` (from :mod:`adapter.auth`) narrows the matches and includes to what the caller may see.
 
     :raise NotFound: unknown type. :raise BadRequest: see :func:`parse`.
     """
     services.require_type(res_type)
     query = parse(services, res_type, pairs, handling)
+    if visibility is not None:
+        query = dataclasses.replace(query, visibility=visibility)
     if conn is not None:
         return SearchResult(query, run_search(conn, services.definitions, res_type, query))
     with services.store.connect() as own:

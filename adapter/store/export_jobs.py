@@ -55,6 +55,9 @@ class ExportJob:
     attempts: int
     lease_owner: str | None
     lease_expires_at: datetime | None
+    client_id: str | None = None
+    """The authenticated client that asked for the export (None with authorization off): only it may poll,
+    cancel and download."""
 
     def lease_is_live(self, moment: datetime) -> bool:
         return self.lease_owner is not None and self.lease_expires_at is not None and self.lease_expires_at > moment
@@ -75,13 +78,13 @@ class ExportJobStore:
         self.store = store
 
     def create(self, request_url: str, parameters: dict[str, Any], transaction_time: datetime,
-               errors: list[dict[str, str]] | None = None) -> ExportJob:
+               errors: list[dict[str, str]] | None = None, client_id: str | None = None) -> ExportJob:
         job_id = uuid.uuid4().hex
         with self.store.begin() as conn:
             conn.execute(insert(export_jobs).values(
                 id=job_id, state=ACCEPTED, request_url=request_url, parameters=json.dumps(parameters),
                 transaction_time=transaction_time, created_at=now_utc(), exported=0, output="[]",
-                errors=json.dumps(errors or []), attempts=0))
+                errors=json.dumps(errors or []), attempts=0, client_id=client_id))
         job = self.get(job_id)
         assert job is not None
         return job

@@ -219,6 +219,40 @@ export_jobs = Table(
     Column("attempts", Integer, nullable=False, default=0),
     Column("lease_owner", String(128), nullable=True),
     Column("lease_expires_at", DateTime, nullable=True),
+    Column("client_id", String(128), nullable=True),
     Index(None, "state", "lease_expires_at"),
     Index(None, "expires_at"),
+)
+# --- authorization (adapter/auth, decision 012) ----------------------------------------------------------------
+
+#: SMART Backend Services clients: their public keys (a JWKS or a JWKS URL), the scopes they may be granted
+#: and the organizations whose members they are restricted to (space-separated ``Organization/id``; empty
+#: means not restricted).
+auth_clients = Table(
+    "auth_clients", metadata,
+    Column("client_id", String(255), primary_key=True),
+    Column("jwks", Text, nullable=True),
+    Column("jwks_url", String(1024), nullable=True),
+    Column("scope", Text, nullable=False),
+    Column("organizations", Text, nullable=False, default=""),
+    Column("created_at", DateTime, nullable=False),
+)
+
+#: ``jti`` of every client assertion accepted, kept until the assertion expires: a replay is refused.
+auth_assertion_jtis = Table(
+    "auth_assertion_jtis", metadata,
+    Column("client_id", String(255), primary_key=True),
+    Column("jti", String(255), primary_key=True),
+    Column("expires_at", DateTime, nullable=False),
+    Index(None, "expires_at"),
+)
+
+#: The server's token-signing keys (ES384, private JWK). The newest one signs; every one not yet retired
+#: verifies, so tokens signed before a rotation stay valid until they expire.
+auth_signing_keys = Table(
+    "auth_signing_keys", metadata,
+    Column("kid", String(64), primary_key=True),
+    Column("private_jwk", Text, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("retired_at", DateTime, nullable=True),
 )

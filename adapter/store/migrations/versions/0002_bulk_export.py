@@ -37,6 +37,7 @@ def upgrade() -> None:
         sa.Column("attempts", sa.Integer, nullable=False),
         sa.Column("lease_owner", sa.String(128), nullable=True),
         sa.Column("lease_expires_at", sa.DateTime, nullable=True),
+        sa.Column("client_id", sa.String(128), nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_export_jobs"),
     )
     op.create_index("ix_export_jobs_state_lease_expires_at", "export_jobs", ["state", "lease_expires_at"])
