@@ -1,0 +1,156 @@
+"""CMP member-weeks in SQL: the weeks each member was enrolled, and the weeks they had an encounter of a kind.
+
+A **member-week** is one member and one program week (local time, :mod:`adapter.rules.weeks`):
+
+- *enrolled*: the member has a ``cmp`` enrollment (EpisodeOfCare type ``cmp``, status active or finished)
+  whose period shares at least one local day with the week. An enrollment starting on a Friday makes that
+  whole week count: CMP-QC-1 asks for a contact "every week" of membership, and a partial week is a week.
+- *attributed team*: the week belongs to the team (``managingOrganization``) of the latest-starting such
+  enrollment, so a member transferred mid-week is counted once, for the team that has them at the end of the
+  week; team reports then add up to the program's.
+- *with an encounter*: a finished Encounter of the member of the given ``cmp-encounter-type``
+  (``quality-contact`` with class AMB or VR, or ``team-meeting``) starts within the week's UTC bounds. A
+  cancelled or entered-in-error encounter has another status; a deleted one has no index rows.
+
+Each function returns a ``Select``; callers join and count them, in the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from sqlalchemy import ColumnElement, Connection, Select, and_, func, select
+from sqlalchemy.sql import FromClause
+
+from adapter.measures.core import (
+    ACT_CODE_SYSTEM,
+    CONTACT_MODES,
+    ENCOUNTER_TYPE_SYSTEM,
+    ENROLLED_STATUSES,
+    PROGRAM_SYSTEM,
+    Period,
+    Scope,
+    date_is,
+    reference_is,
+    same_resource,
+    token_is,
+    weeks_table,
+)
+from adapter.measures.results import POPULATIONS, GroupResult
+from adapter.rules.config import Program
+from adapter.store.schema import search_date, search_reference, search_token
+
+QUALITY_CONTACT = "quality-contact"
+TEAM_MEETING = "team-meeting"
+
+HitWeeks = Callable[[FromClause, "Scope"], Select]
+"""Builds the (``member``, ``week_no``, ...) rows of member-weeks that meet a measure's numerator."""
+
+
+def enrollment_weeks(weeks: FromClause, scope: Scope) -> Select:
+    """Rows (``member``, ``week_no``, ``team``, ``enrollment_pk``): each member-week of enrollment once, with
+    its attributed team, restricted to ``scope``."""
+    patient = search_reference.alias("enr_patient")
+    kind = search_token.alias("enr_type")
+    status = search_token.alias("enr_status")
+    period = search_date.alias("enr_period")
+    team = search_reference.alias("enr_team")
+    rank = func.row_number().over(partition_by=(patient.c.target_id, weeks.c.week_no),
+                                  order_by=(period.c.low.desc(), patient.c.resource_pk.desc()))
+    source = (
+        patient
+        .join(kind, and_(same_resource(patient, kind),
+                         token_is(kind, "EpisodeOfCare", "type", ("cmp",), PROGRAM_SYSTEM)))
+        .join(status, and_(same_resource(patient, status),
+                           token_is(status, "EpisodeOfCare", "status", ENROLLED_STATUSES)))
+        .join(period, and_(same_resource(patient, period), date_is(period, "EpisodeOfCare", "date")))
+        .join(weeks, and_(period.c.low < weeks.c.local_end, period.c.high >= weeks.c.local_start))
+        .outerjoin(team, and_(same_resource(patient, team),
+                              reference_is(team, "EpisodeOfCare", "organization", "Organization")))
+    )
+    conditions = [reference_is(patient, "EpisodeOfCare", "patient", "Patient")]
+    member_condition = scope.member_filter(patient.c.target_id)
+    if member_condition is not None:
+        conditions.append(member_condition)
+    ranked = (select(patient.c.target_id.label("member"), weeks.c.week_no, team.c.target_id.label("team"),
+                     patient.c.resource_pk.label("enrollment_pk"), rank.label("rank"))
+              .select_from(source).where(*conditions).subquery("ranked_enrollments"))
+    attributed = select(ranked.c.member, ranked.c.week_no, ranked.c.team, ranked.c.enrollment_pk).where(
+        ranked.c.rank == 1)
+    if scope.kind == "Organization":
+        attributed = attributed.where(ranked.c.team == scope.res_id)
+    return attributed
+
+
+def encounter_weeks(weeks: FromClause, encounter_type: str, scope: Scope,
+                    modes: Sequence[str] | None = None) -> Select:
+    """Rows (``member``, ``week_no``, ``encounters``): member-weeks with at least one finished encounter of
+    ``encounter_type`` (and class in ``modes``) starting in the week, and how many."""
+    start = search_date.alias("enc_start")
+    kind = search_token.alias("enc_type")
+    status = search_token.alias("enc_status")
+    subject = search_reference.alias("enc_subject")
+    source = (
+        weeks
+        .join(start, and_(date_is(start, "Encounter", "date"),
+                          start.c.low >= weeks.c.start_utc, start.c.low < weeks.c.end_utc))
+        .join(kind, and_(same_resource(start, kind),
+                         token_is(kind, "Encounter", "type", (encounter_type,), ENCOUNTER_TYPE_SYSTEM)))
+        .join(status, and_(same_resource(start, status), token_is(status, "Encounter", "status", ("finished",))))
+        .join(subject, and_(same_resource(start, subject), reference_is(subject, "Encounter", "subject", "Patient")))
+    )
+    if modes:
+        mode = search_token.alias("enc_class")
+        source = source.join(mode, and_(same_resource(start, mode),
+                                        token_is(mode, "Encounter", "class", tuple(modes), ACT_CODE_SYSTEM)))
+    conditions: list[ColumnElement] = []
+    member_condition = scope.member_filter(subject.c.target_id)
+    if member_condition is not None:
+        conditions.append(member_condition)
+    return (select(subject.c.target_id.label("member"), weeks.c.week_no,
+                   func.count(func.distinct(start.c.resource_pk)).label("encounters"))
+            .select_from(source).where(*conditions)
+            .group_by(subject.c.target_id, weeks.c.week_no))
+
+
+def contact_weeks(weeks: FromClause, scope: Scope) -> Select:
+    """Member-weeks with a quality contact (CMP-QC-1)."""
+    return encounter_weeks(weeks, QUALITY_CONTACT, scope, CONTACT_MODES)
+
+
+def review_weeks(weeks: FromClause, scope: Scope) -> Select:
+    """Member-weeks in which the team discussed the member at a team meeting (CMP-TM-1)."""
+    return encounter_weeks(weeks, TEAM_MEETING, scope)
+
+
+def weekly_proportion(conn: Connection, program: Program, period: Period, scope: Scope, hits: HitWeeks,
+                      *, code: str, with_subjects: bool) -> GroupResult:
+    """Enrolled member-weeks (initial population = denominator) and those among them with ``hits``
+    (numerator), counted in one query; with the members of each population for subject-list reports.
+
+    The weeks are those starting in the period (:meth:`Period.weeks_starting`), so consecutive reports
+    never count a week twice.
+    """
+    weeks_list = period.weeks_starting(program)
+    if not weeks_list:
+        empty = {population: 0 for population in POPULATIONS}
+        return GroupResult(code, empty, "member-week", {p: [] for p in POPULATIONS} if with_subjects else None)
+    weeks = weeks_table(weeks_list)
+    enrolled = enrollment_weeks(weeks, scope).subquery("enrolled")
+    found = hits(weeks, scope if scope.kind != "Organization" else Scope()).subquery("hits")
+    joined = enrolled.outerjoin(found, and_(found.c.member == enrolled.c.member,
+                                            found.c.week_no == enrolled.c.week_no))
+    if not with_subjects:
+        total, hit = conn.execute(select(func.count(), func.count(found.c.member)).select_from(joined)).one()
+        return GroupResult(code, _proportion_counts(total, hit), "member-week")
+    rows = conn.execute(select(enrolled.c.member, func.count(), func.count(found.c.member))
+                        .select_from(joined).group_by(enrolled.c.member).order_by(enrolled.c.member)).all()
+    members = [row[0] for row in rows]
+    subjects = {"initial-population": members, "denominator": members,
+                "numerator": [row[0] for row in rows if row[2]]}
+    return GroupResult(code, _proportion_counts(sum(r[1] for r in rows), sum(r[2] for r in rows)),
+                       "member-week", subjects)
+
+
+def _proportion_counts(denominator: int, numerator: int) -> dict[str, int]:
+    return {"initial-population": denominator, "denominator": denominator, "numerator": numerator}
