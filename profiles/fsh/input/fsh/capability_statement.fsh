@@ -117,6 +117,7 @@ Usage: #definition
 * insert Search(type, token, http://hl7.org/fhir/SearchParameter/clinical-type)
 * insert Search(episode-of-care, reference, http://hl7.org/fhir/SearchParameter/Encounter-episode-of-care)
 * insert Search(status, token, http://hl7.org/fhir/SearchParameter/Encounter-status)
+* insert Search(discharge-disposition, token, https://cmp-adapter.org/fhir/SearchParameter/encounter-discharge-disposition)
 * insert Search(purpose, token, https://cmp-adapter.org/fhir/SearchParameter/encounter-quality-contact-purpose)
 * insert Search(treatment-plan, reference, https://cmp-adapter.org/fhir/SearchParameter/encounter-treatment-plan)
 
@@ -155,3 +156,4 @@ Usage: #definition
 * insert Search(measure, reference, http://hl7.org/fhir/SearchParameter/MeasureReport-measure)
 * insert Search(reporter, reference, http://hl7.org/fhir/SearchParameter/MeasureReport-reporter)
 * insert Search(period, date, http://hl7.org/fhir/SearchParameter/MeasureReport-period)
+* insert Search(subject, reference, http://hl7.org/fhir/SearchParameter/MeasureReport-subject)
