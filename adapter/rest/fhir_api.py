@@ -50,6 +50,10 @@ OPERATIONS: dict[str, tuple[str, str, tuple[str, ...] | None]] = {
     "fhir.import_cmp": ("import-cmp", "https://cmp-adapter.org/fhir/OperationDefinition/import-cmp", ()),
     "fhir.translate": ("translate", "http://hl7.org/fhir/OperationDefinition/ConceptMap-translate",
                        ("ConceptMap",)),
+    "measures.evaluate_measure": ("evaluate-measure", "http://hl7.org/fhir/OperationDefinition/Measure-evaluate-measure",
+                                  ("Measure",)),
+    "measures.cmp_compliance": ("cmp-compliance", "https://cmp-adapter.org/fhir/OperationDefinition/cmp-compliance",
+                                ("Patient",)),
 }
 
 
