@@ -1,0 +1,1 @@
+"""Generated program scenarios with known answers (see :mod:`tests.scenarios.generator`)."""
