@@ -5,9 +5,10 @@ A **member-week** is one member and one program week (local time, :mod:`adapter.
 - *enrolled*: the member has a ``cmp`` enrollment (EpisodeOfCare type ``cmp``, status active or finished)
   whose period shares at least one local day with the week. An enrollment starting on a Friday makes that
   whole week count: CMP-QC-1 asks for a contact "every week" of membership, and a partial week is a week.
-- *attributed team*: the week belongs to the team (``managingOrganization``) of the latest-starting such
-  enrollment, so a member transferred mid-week is counted once, for the team that has them at the end of the
-  week; team reports then add up to the program's.
+- *of a team*: the enrollment is managed by the team (``managingOrganization``). A member transferred
+  mid-week is enrolled with both teams that week, so both teams' reports count that member-week (each team
+  owed the member that week's contact; the IG's Measure says "managed by the team whose period overlaps the
+  week"); a report over every member counts the member-week once.
 - *with an encounter*: a finished Encounter of the member of the given ``cmp-encounter-type``
   (``quality-contact`` with class AMB or VR, or ``team-meeting``) starts within the week's UTC bounds. A
   cancelled or entered-in-error encounter has another status; a deleted one has no index rows.
@@ -47,16 +48,14 @@ HitWeeks = Callable[[FromClause, "Scope"], Select]
 """Builds the (``member``, ``week_no``, ...) rows of member-weeks that meet a measure's numerator."""
 
 
-def enrollment_weeks(weeks: FromClause, scope: Scope) -> Select:
-    """Rows (``member``, ``week_no``, ``team``, ``enrollment_pk``): each member-week of enrollment once, with
-    its attributed team, restricted to ``scope``."""
+def enrollment_rows(weeks: FromClause, scope: Scope) -> Select:
+    """Rows (``member``, ``week_no``, ``team``, ``enrollment_pk``): each CMP enrollment of the scope's members
+    (of the scope's team) with each week it shares a day with."""
     patient = search_reference.alias("enr_patient")
     kind = search_token.alias("enr_type")
     status = search_token.alias("enr_status")
     period = search_date.alias("enr_period")
     team = search_reference.alias("enr_team")
-    rank = func.row_number().over(partition_by=(patient.c.target_id, weeks.c.week_no),
-                                  order_by=(period.c.low.desc(), patient.c.resource_pk.desc()))
     source = (
         patient
         .join(kind, and_(same_resource(patient, kind),
@@ -72,14 +71,17 @@ def enrollment_weeks(weeks: FromClause, scope: Scope) -> Select:
     member_condition = scope.member_filter(patient.c.target_id)
     if member_condition is not None:
         conditions.append(member_condition)
-    ranked = (select(patient.c.target_id.label("member"), weeks.c.week_no, team.c.target_id.label("team"),
-                     patient.c.resource_pk.label("enrollment_pk"), rank.label("rank"))
-              .select_from(source).where(*conditions).subquery("ranked_enrollments"))
-    attributed = select(ranked.c.member, ranked.c.week_no, ranked.c.team, ranked.c.enrollment_pk).where(
-        ranked.c.rank == 1)
     if scope.kind == "Organization":
-        attributed = attributed.where(ranked.c.team == scope.res_id)
-    return attributed
+        conditions.append(team.c.target_id == scope.res_id)
+    return (select(patient.c.target_id.label("member"), weeks.c.week_no, team.c.target_id.label("team"),
+                   patient.c.resource_pk.label("enrollment_pk"))
+            .select_from(source).where(*conditions))
+
+
+def enrollment_weeks(weeks: FromClause, scope: Scope) -> Select:
+    """Rows (``member``, ``week_no``): each member-week of enrollment in the scope once."""
+    rows = enrollment_rows(weeks, scope).subquery("enrollment_rows")
+    return select(rows.c.member, rows.c.week_no).group_by(rows.c.member, rows.c.week_no)
 
 
 def encounter_weeks(weeks: FromClause, encounter_type: str, scope: Scope,

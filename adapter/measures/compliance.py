@@ -65,8 +65,8 @@ class BrokenRule:
 @dataclass
 class WeekCompliance:
     week: Week
-    team: str | None
-    enrollment_id: str
+    teams: list[str]
+    enrollment_ids: list[str]
     contacts: list[Contact] = field(default_factory=list)
     reviews: list[str] = field(default_factory=list)
     claimed_days: list[tuple[date, str]] = field(default_factory=list)
@@ -123,10 +123,19 @@ def _broken_rules(program: Program, week: WeekCompliance) -> list[BrokenRule]:
 
 def _enrolled_weeks(conn: Connection, weeks: list[Week], member: str) -> dict[int, WeekCompliance]:
     table = weeks_table(weeks)
-    enrolled = cmp_weeks.enrollment_weeks(table, Scope("Patient", member)).subquery("enrolled")
+    enrolled = cmp_weeks.enrollment_rows(table, Scope("Patient", member)).subquery("enrolled")
     rows = conn.execute(select(enrolled.c.week_no, enrolled.c.team, resources.c.res_id)
-                        .join(resources, resources.c.pk == enrolled.c.enrollment_pk)).all()
-    return {row.week_no: WeekCompliance(weeks[row.week_no], row.team, row.res_id) for row in rows}
+                        .join(resources, resources.c.pk == enrolled.c.enrollment_pk)
+                        .order_by(enrolled.c.week_no, resources.c.res_id)).all()
+    found: dict[int, WeekCompliance] = {}
+    for row in rows:
+        week = found.setdefault(row.week_no, WeekCompliance(weeks[row.week_no], [], []))
+        if row.team and row.team not in week.teams:
+            week.teams.append(row.team)
+        week.enrollment_ids.append(row.res_id)
+    for week in found.values():
+        week.teams.sort()
+    return found
 
 
 def _contacts(conn: Connection, program: Program, member: str, start: datetime, end: datetime) -> list[Contact]:
@@ -203,10 +212,10 @@ def _week_parts(week: WeekCompliance) -> list[dict]:
     parts: list[dict] = [
         {"name": "start", "valueDate": week.week.first_day.isoformat()},
         {"name": "end", "valueDate": (week.week.first_day + timedelta(days=6)).isoformat()},
-        {"name": "enrollment", "valueReference": {"reference": f"EpisodeOfCare/{week.enrollment_id}"}},
     ]
-    if week.team:
-        parts.append({"name": "team", "valueReference": {"reference": f"Organization/{week.team}"}})
+    parts.extend({"name": "enrollment", "valueReference": {"reference": f"EpisodeOfCare/{enrollment}"}}
+                 for enrollment in week.enrollment_ids)
+    parts.extend({"name": "team", "valueReference": {"reference": f"Organization/{team}"}} for team in week.teams)
     for contact in week.contacts:
         parts.append({"name": "qualityContact", "part": [
             {"name": "encounter", "valueReference": {"reference": f"Encounter/{contact.encounter_id}"}},

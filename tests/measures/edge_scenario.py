@@ -39,8 +39,8 @@ def cmp_resources() -> list[dict]:
         b.enrollment("e2", "m2", TEAM_A, "2026-03-18"),
         b.encounter("c2", "m2", "2026-03-19T10:00:00-06:00", mode="VR"),
         b.meeting("t2-cancelled", "m2", "2026-03-18T13:00:00-06:00", status="cancelled"),
-        # m3: transferred from team A (until Wed Mar 11, finished) to team B (from Thu Mar 12): week Mar 1 is
-        # A's, week Mar 8 (both teams) goes to B, the team at the end of the week; 5 weeks in all.
+        # m3: transferred from team A (until Wed Mar 11, finished) to team B (from Thu Mar 12): week Mar 8 is
+        # a week of both teams; 5 weeks in all.
         b.enrollment("e3-a", "m3", TEAM_A, "2026-01-01", "2026-03-11", status="finished"),
         b.enrollment("e3-b", "m3", TEAM_B, "2026-03-12"),
         b.encounter("c3-a", "m3", "2026-03-02T10:00:00-07:00"),
@@ -60,14 +60,14 @@ DELETED = [("Encounter", "c1-deleted")]
 CMP_EXPECTED = {
     # all: m1 5 weeks (contacts in weeks Mar 1, 8, 22), m2 3 (Mar 15), m3 5 (Mar 1, 8) -> 13 / 6
     (None, "cmp-weekly-contact"): (13, 6),
-    # team A: m1 5 (3), m2 3 (1), m3 week Mar 1 (1) -> 9 / 5; team B: m3 weeks Mar 8..29 (Mar 8) -> 4 / 1
-    ("Organization/pact-a", "cmp-weekly-contact"): (9, 5),
+    # team A: m1 5 (3), m2 3 (1), m3 weeks Mar 1 and 8 (2) -> 10 / 6; team B: m3 weeks Mar 8..29 -> 4 / 1
+    ("Organization/pact-a", "cmp-weekly-contact"): (10, 6),
     ("Organization/mct-b", "cmp-weekly-contact"): (4, 1),
     ("Patient/m1", "cmp-weekly-contact"): (5, 3),
     ("Patient/m4", "cmp-weekly-contact"): (0, 0),
-    # reviews: m1 weeks Mar 1 and 8, m3 week Mar 1 (team A's week)
+    # reviews: m1 weeks Mar 1 and 8, m3 week Mar 1
     (None, "cmp-team-meeting"): (13, 3),
-    ("Organization/pact-a", "cmp-team-meeting"): (9, 3),
+    ("Organization/pact-a", "cmp-team-meeting"): (10, 3),
     ("Organization/mct-b", "cmp-team-meeting"): (4, 0),
 }
 
@@ -94,21 +94,25 @@ def pcmh_resources() -> list[dict]:
         # p1: admitted in March, discharged Apr 5 home, seen Apr 10: followed up.
         b.encounter("s1", "p1", "2026-03-30T08:00:00-04:00", kind=None, mode="IMP",
                     end="2026-04-05T10:00:00-04:00", discharge="home"),
-        b.encounter("f1", "p1", "2026-04-10T09:00:00-04:00", kind=None, mode="AMB"),
-        # p2: discharged Apr 10 10:00, seen Apr 17 11:00 (7 days and 1 hour later): not followed up;
-        # admitted again Apr 18, died Apr 20: not in the denominator; a stay ending in March is not counted.
+        b.encounter("f1", "p1", "2026-04-10T09:00:00-04:00", kind=None, mode="AMB", team=PRACTICE),
+        # p2: discharged Apr 10 10:00, seen Apr 18 00:30 (the 8th day): not followed up; a visit on Apr 12 at
+        # another organization does not count; admitted again Apr 18, died Apr 20: not in the denominator; a
+        # stay ending in March is not counted.
         b.encounter("s2", "p2", "2026-03-28T08:00:00-04:00", kind=None, mode="IMP",
                     end="2026-04-10T10:00:00-04:00", discharge="home"),
-        b.encounter("f2", "p2", "2026-04-17T11:00:00-04:00", kind=None, mode="AMB"),
+        b.encounter("f2", "p2", "2026-04-18T00:30:00-04:00", kind=None, mode="AMB", team=PRACTICE),
+        b.encounter("f2-elsewhere", "p2", "2026-04-12T09:00:00-04:00", kind=None, mode="AMB", team=OTHER_PRACTICE),
         b.encounter("s2-exp", "p2", "2026-04-18T08:00:00-04:00", kind=None, mode="IMP",
                     end="2026-04-20T10:00:00-04:00", discharge="exp"),
         b.encounter("s2-march", "p2", "2026-03-01T08:00:00-05:00", kind=None, mode="IMP",
                     end="2026-03-05T10:00:00-05:00", discharge="home"),
-        # p3 (another practice): discharged Apr 12, a completed Communication on Apr 13.
+        # p3 (another practice): discharged Apr 12 22:30 (Apr 13 in UTC); its practitioner writes on Apr 19 at
+        # 23:30, the last hour of the window.
         b.encounter("s3", "p3", "2026-04-08T08:00:00-04:00", kind=None, mode="IMP",
-                    end="2026-04-12T10:00:00-04:00", discharge="home"),
+                    end="2026-04-12T22:30:00-04:00", discharge="home"),
         {"resourceType": "Communication", "id": "cm3", "status": "completed",
-         "subject": {"reference": "Patient/p3"}, "sent": "2026-04-13T09:00:00-04:00"},
+         "subject": {"reference": "Patient/p3"}, "sender": {"reference": "PractitionerRole/pr-y"},
+         "sent": "2026-04-19T23:30:00-04:00"},
     ]
 
 
