@@ -84,3 +84,10 @@ def store(services: Services, items: Iterable[dict]) -> None:
 
 def delete(services: Services, res_type: str, res_id: str) -> None:
     resources.delete(services, res_type, res_id)
+
+
+def analyze(services: Services) -> None:
+    """Refresh the planner's statistics after a bulk load, as autovacuum (PostgreSQL) or ``ANALYZE`` after an
+    import (SQLite) would: a query planned on a never-analyzed table takes the index tables for empty."""
+    with services.store.begin() as conn:
+        conn.exec_driver_sql("ANALYZE")
