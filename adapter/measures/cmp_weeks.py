@@ -19,6 +19,7 @@ Each function returns a ``Select``; callers join and count them, in the database
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 
 from sqlalchemy import ColumnElement, Connection, Select, and_, func, select
 from sqlalchemy.sql import FromClause
@@ -38,13 +39,15 @@ from adapter.measures.core import (
     weeks_table,
 )
 from adapter.measures.results import POPULATIONS, GroupResult
+from adapter.measures.week_numbers import week_number
 from adapter.rules.config import Program
+from adapter.rules.weeks import Week
 from adapter.store.schema import search_date, search_reference, search_token
 
 QUALITY_CONTACT = "quality-contact"
 TEAM_MEETING = "team-meeting"
 
-HitWeeks = Callable[[FromClause, "Scope"], Select]
+HitWeeks = Callable[..., Select]
 """Builds the (``member``, ``week_no``, ...) rows of member-weeks that meet a measure's numerator."""
 
 
@@ -78,24 +81,37 @@ def enrollment_rows(weeks: FromClause, scope: Scope) -> Select:
             .select_from(source).where(*conditions))
 
 
+def team_members(team_id: str | None) -> Select:
+    """Ids of the members ever enrolled with the team (any enrollment it manages)."""
+    patient = search_reference.alias("tm_patient")
+    team = search_reference.alias("tm_team")
+    return (select(patient.c.target_id)
+            .join(team, and_(same_resource(patient, team),
+                             reference_is(team, "EpisodeOfCare", "organization", "Organization")))
+            .where(reference_is(patient, "EpisodeOfCare", "patient", "Patient"), team.c.target_id == team_id))
+
+
 def enrollment_weeks(weeks: FromClause, scope: Scope) -> Select:
     """Rows (``member``, ``week_no``): each member-week of enrollment in the scope once."""
     rows = enrollment_rows(weeks, scope).subquery("enrollment_rows")
     return select(rows.c.member, rows.c.week_no).group_by(rows.c.member, rows.c.week_no)
 
 
-def encounter_weeks(weeks: FromClause, encounter_type: str, scope: Scope,
-                    modes: Sequence[str] | None = None) -> Select:
+def encounter_weeks(program: Program, weeks: Sequence[Week], encounter_type: str, scope: Scope,
+                    modes: Sequence[str] | None = None, members: Select | None = None) -> Select:
     """Rows (``member``, ``week_no``, ``encounters``): member-weeks with at least one finished encounter of
-    ``encounter_type`` (and class in ``modes``) starting in the week, and how many."""
+    ``encounter_type`` (and class in ``modes``) starting in the week, and how many; only of ``members`` (a
+    select of member ids) when given.
+
+    The week number is arithmetic on the start instant (:mod:`adapter.measures.week_numbers`), so the
+    database reads the encounters once, in the index order of their start, and groups them.
+    """
     start = search_date.alias("enc_start")
     kind = search_token.alias("enc_type")
     status = search_token.alias("enc_status")
     subject = search_reference.alias("enc_subject")
     source = (
-        weeks
-        .join(start, and_(date_is(start, "Encounter", "date"),
-                          start.c.low >= weeks.c.start_utc, start.c.low < weeks.c.end_utc))
+        start
         .join(kind, and_(same_resource(start, kind),
                          token_is(kind, "Encounter", "type", (encounter_type,), ENCOUNTER_TYPE_SYSTEM)))
         .join(status, and_(same_resource(start, status), token_is(status, "Encounter", "status", ("finished",))))
@@ -105,24 +121,33 @@ def encounter_weeks(weeks: FromClause, encounter_type: str, scope: Scope,
         mode = search_token.alias("enc_class")
         source = source.join(mode, and_(same_resource(start, mode),
                                         token_is(mode, "Encounter", "class", tuple(modes), ACT_CODE_SYSTEM)))
-    conditions: list[ColumnElement] = []
+    conditions: list[ColumnElement] = [date_is(start, "Encounter", "date"),
+                                       start.c.low >= _naive(weeks[0].start_utc),
+                                       start.c.low < _naive(weeks[-1].end_utc)]
     member_condition = scope.member_filter(subject.c.target_id)
     if member_condition is not None:
         conditions.append(member_condition)
-    return (select(subject.c.target_id.label("member"), weeks.c.week_no,
+    if members is not None:
+        conditions.append(subject.c.target_id.in_(members))
+    week_no = week_number(start.c.low, program, weeks)
+    return (select(subject.c.target_id.label("member"), week_no.label("week_no"),
                    func.count(func.distinct(start.c.resource_pk)).label("encounters"))
             .select_from(source).where(*conditions)
-            .group_by(subject.c.target_id, weeks.c.week_no))
+            .group_by(subject.c.target_id, week_no))
 
 
-def contact_weeks(weeks: FromClause, scope: Scope) -> Select:
+def _naive(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=None)
+
+
+def contact_weeks(program: Program, weeks: Sequence[Week], scope: Scope, members: Select | None = None) -> Select:
     """Member-weeks with a quality contact (CMP-QC-1)."""
-    return encounter_weeks(weeks, QUALITY_CONTACT, scope, CONTACT_MODES)
+    return encounter_weeks(program, weeks, QUALITY_CONTACT, scope, CONTACT_MODES, members)
 
 
-def review_weeks(weeks: FromClause, scope: Scope) -> Select:
+def review_weeks(program: Program, weeks: Sequence[Week], scope: Scope, members: Select | None = None) -> Select:
     """Member-weeks in which the team discussed the member at a team meeting (CMP-TM-1)."""
-    return encounter_weeks(weeks, TEAM_MEETING, scope)
+    return encounter_weeks(program, weeks, TEAM_MEETING, scope, None, members)
 
 
 def weekly_proportion(conn: Connection, program: Program, period: Period, scope: Scope, hits: HitWeeks,
@@ -139,7 +164,9 @@ def weekly_proportion(conn: Connection, program: Program, period: Period, scope:
         return GroupResult(code, empty, "member-week", {p: [] for p in POPULATIONS} if with_subjects else None)
     weeks = weeks_table(weeks_list)
     enrolled = enrollment_weeks(weeks, scope).subquery("enrolled")
-    found = hits(weeks, scope if scope.kind != "Organization" else Scope()).subquery("hits")
+    # A team's report reads only its members' encounters; the others need no restriction beyond the scope.
+    members = team_members(scope.res_id) if scope.kind == "Organization" else None
+    found = hits(program, weeks_list, scope if scope.kind != "Organization" else Scope(), members).subquery("hits")
     joined = enrolled.outerjoin(found, and_(found.c.member == enrolled.c.member,
                                             found.c.week_no == enrolled.c.week_no))
     if not with_subjects:

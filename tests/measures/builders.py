@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 
 from adapter.services import resources
 from adapter.services.container import Services
+from adapter.store.schema import INDEX_TABLES
 
 ENCOUNTER_TYPE = "https://cmp-adapter.org/fhir/CodeSystem/cmp-encounter-type"
 ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
@@ -90,4 +91,5 @@ def analyze(services: Services) -> None:
     """Refresh the planner's statistics after a bulk load, as autovacuum (PostgreSQL) or ``ANALYZE`` after an
     import (SQLite) would: a query planned on a never-analyzed table takes the index tables for empty."""
     with services.store.begin() as conn:
-        conn.exec_driver_sql("ANALYZE")
+        for table in ("resources", *(table.name for table in INDEX_TABLES.values())):
+            conn.exec_driver_sql(f"ANALYZE {table}")
