@@ -30,6 +30,8 @@ REPORT_TYPES = {"subject": "individual", "individual": "individual", "subject-li
                 "population": "summary", "summary": "summary"}
 #: The longest range evaluated in one request: ten years of weeks.
 MAX_DAYS = 3660
+#: Dates outside these years are refused (time-zone arithmetic near year 1 or 9999 overflows).
+YEARS = (1900, 2999)
 
 
 @dataclass
@@ -44,9 +46,11 @@ def operation_inputs(query: Mapping[str, str], body: dict | None) -> dict[str, s
     if body is not None:
         if body.get("resourceType") != "Parameters":
             raise BadRequest("the body of the operation must be a Parameters resource", expression="resourceType")
-        for parameter in body.get("parameter", []):
+        for parameter in body.get("parameter") or []:
+            if not isinstance(parameter, dict) or not isinstance(parameter.get("name"), str):
+                continue
             value = next((v for k, v in parameter.items() if k.startswith("value")), None)
-            if isinstance(parameter, dict) and parameter.get("name") and isinstance(value, str | bool):
+            if isinstance(value, str | bool):
                 inputs[parameter["name"]] = str(value).lower() if isinstance(value, bool) else value
     return inputs
 
@@ -122,7 +126,10 @@ def _date(text: str | None, name: str, *, end: bool) -> date:
     bounds = date_range(text) if len(text) <= 10 else None
     if bounds is None:
         raise BadRequest(f"{name}={text!r} is not a FHIR date (YYYY, YYYY-MM or YYYY-MM-DD)", expression=name)
-    return (bounds[1] if end else bounds[0]).date()
+    value = (bounds[1] if end else bounds[0]).date()
+    if not YEARS[0] <= value.year <= YEARS[1]:
+        raise BadRequest(f"{name}={text!r} is outside the years {YEARS[0]}-{YEARS[1]}", expression=name)
+    return value
 
 
 def _measure_url(services: Services, measure: str | None) -> str:

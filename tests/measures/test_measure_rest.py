@@ -3,8 +3,12 @@ $cmp-compliance, with their errors; stored reports searchable by period, subject
 
 from __future__ import annotations
 
+import string
+
 import pytest
 from flask.testing import FlaskClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from adapter.services.container import Services
 from tests.integration.fhir_helpers import post_json
@@ -144,3 +148,20 @@ def test_the_capability_statement_lists_the_operations(client: FlaskClient) -> N
     operations = {(resource["type"], op["name"]) for resource in statement["rest"][0]["resource"]
                   for op in resource.get("operation", [])}
     assert {("Measure", "evaluate-measure"), ("Patient", "cmp-compliance")} <= operations
+
+
+words = st.one_of(st.sampled_from(["2026", "2026-03", "2026-03-31", "0001", "9999-12-31", "2026-02-30", "",
+                                   "Patient/m1", "Organization/pact-a", "Group/g", "Patient/", "a/b/c",
+                                   "subject-list", "population", "true", "x"]),
+                  st.text(alphabet=string.printable, max_size=12))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(params=st.dictionaries(st.sampled_from(["periodStart", "periodEnd", "subject", "reportType", "reporter",
+                                               "persist", "measure", "start", "end"]), words, max_size=5))
+def test_arbitrary_operation_parameters_never_5xx(client: FlaskClient, params: dict[str, str]) -> None:
+    for url in (WEEKLY, "/fhir/Measure/$evaluate-measure", "/fhir/Patient/m1/$cmp-compliance"):
+        response = client.get(url, query_string=params)
+        assert response.status_code < 500, response.get_data(as_text=True)
+        if response.status_code >= 400:
+            assert response.get_json(force=True)["resourceType"] == "OperationOutcome"
