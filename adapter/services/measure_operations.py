@@ -96,13 +96,15 @@ def cmp_compliance(services: Services, patient_id: str, inputs: Mapping[str, str
 
 
 #: PostgreSQL ``work_mem`` for one measure query: grouping hundreds of thousands of member-weeks in memory
-#: instead of spilling them to disk (the server default is 4 MB). Set for the transaction only.
+#: instead of spilling them to disk (the server default is 4 MB). Set for the transaction only, with JIT
+#: off: compiling the query's expressions cost about 0.5 s and saved less (docs/performance.md).
 MEASURE_WORK_MEM = "64MB"
 
 
 def _plan_for_aggregates(conn) -> None:
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql(f"SET LOCAL work_mem = '{MEASURE_WORK_MEM}'")
+        conn.exec_driver_sql("SET LOCAL jit = off")
 
 
 def period_from(start: str | None, end: str | None, start_name: str, end_name: str) -> Period:
