@@ -11,6 +11,7 @@ from flask import Flask, redirect
 from adapter.rest import errors
 from adapter.rest.fhir_api import fhir_api
 from adapter.rest.measures_api import measures_api
+from adapter.rest.rules_api import rules_api
 from adapter.services.container import Services
 from adapter.settings import Settings
 
@@ -30,6 +31,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None, *, services: 
     errors.init_app(app)
     app.register_blueprint(fhir_api)
     app.register_blueprint(measures_api)
+    app.register_blueprint(rules_api)
     app.add_url_rule("/", "root", lambda: redirect("/fhir/metadata"))
     logging.getLogger("adapter").setLevel(logging.INFO)
     return app

@@ -33,6 +33,8 @@ class Issue:
     ``invariant``, ``not-found``, ``conflict``, ``processing``, ``not-supported``, ``exception``, ...).
     ``expression`` is a FHIRPath location with indexes (``Patient.name[0].given[1]``).
     ``rule_id`` names the constraint key or program rule (``ele-1``, ``CMP-QC-1``).
+    ``resource`` (``Type/id``) names the resource the issue is about when a check spans several (a write
+    check over a transaction), so a Bundle response can put it on that resource's entry.
     """
 
     severity: str
@@ -40,6 +42,7 @@ class Issue:
     diagnostics: str
     expression: str | None = None
     rule_id: str | None = None
+    resource: str | None = None
 
     @property
     def is_error(self) -> bool:

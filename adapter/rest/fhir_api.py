@@ -13,6 +13,7 @@ from adapter.rest import request_info as req
 from adapter.rest.bundle_pages import history_bundle, search_bundle
 from adapter.rest.outcome import information, operation_outcome
 from adapter.rest.responses import fhir_response, stored_response, version_headers, write_response
+from adapter.rest.rules_api import RULE_OPERATIONS
 from adapter.services import (
     bundles,
     capability,
@@ -54,6 +55,7 @@ OPERATIONS: dict[str, tuple[str, str, tuple[str, ...] | None]] = {
                                   ("Measure",)),
     "measures.cmp_compliance": ("cmp-compliance", "https://cmp-adapter.org/fhir/OperationDefinition/cmp-compliance",
                                 ("Patient",)),
+    **RULE_OPERATIONS,
 }
 
 

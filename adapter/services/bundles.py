@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl
 from sqlalchemy import Connection
 
 from adapter import fhirjson
-from adapter.errors import BadRequest, FhirError, Gone, Issue, NotFound, PreconditionFailed
+from adapter.errors import BadRequest, FhirError, Gone, Issue, NotFound, PreconditionFailed, Unprocessable
 from adapter.rest.outcome import operation_outcome
 from adapter.services import resources, search
 from adapter.services.container import Services
@@ -74,14 +74,55 @@ def process(services: Services, bundle: dict, base_url: str, *, return_pref: str
 def _process_transaction(services: Services, entries: list[_Entry], base_url: str) -> None:
     _reject_duplicates(entries)
     ordered = sorted(entries, key=lambda e: (_ORDER.get(e.method, 9), e.index))
-    with write_transaction(services) as (conn, _pending):
-        references = _resolve_identities(services, conn, ordered)
-        for entry in ordered:
-            if entry.resource is not None:
-                _rewrite_references(entry.resource, lambda ref, e=entry: _resolve_reference(
-                    services, conn, references, ref, e.index))
-        for entry in ordered:
-            _run_guarded(entry, lambda e=entry: _execute(services, conn, e, base_url))
+    try:
+        with write_transaction(services) as (conn, pending):
+            references = _resolve_identities(services, conn, ordered)
+            for entry in ordered:
+                if entry.resource is not None:
+                    _rewrite_references(entry.resource, lambda ref, e=entry: _resolve_reference(
+                        services, conn, references, ref, e.index))
+            for entry in ordered:
+                _run_guarded(entry, lambda e=entry: _execute(services, conn, e, base_url))
+    except Unprocessable as error:
+        raise _located_check_issues(error, entries) from None
+    _attach_check_warnings(entries, pending.warnings)
+
+
+def _entry_of(entries: list[_Entry], resource: str | None) -> _Entry | None:
+    """The entry that wrote ``Type/id``."""
+    for entry in entries:
+        written = (f"{entry.stored.res_type}/{entry.stored.res_id}" if entry.stored is not None
+                   else f"{entry.res_type}/{entry.assigned_id or entry.res_id}")
+        if resource == written:
+            return entry
+    return None
+
+
+def _located_check_issues(error: Unprocessable, entries: list[_Entry]) -> Unprocessable:
+    """A write check's refusal, each issue located at the entry of the resource it names (R4: a transaction
+    fails as a whole, with an OperationOutcome that says which entry)."""
+    if all(issue.diagnostics.startswith("Bundle.entry[") for issue in error.issues):
+        return error
+    located = []
+    for issue in error.issues:
+        entry = _entry_of(entries, issue.resource)
+        located.append(_locate(issue, entry.index) if entry is not None else issue)
+    error.issues = located
+    return error
+
+
+def _attach_check_warnings(entries: list[_Entry], warnings: list[Issue]) -> None:
+    """The write checks' warnings as ``response.outcome`` of the entries they are about (unattributed ones
+    go to the first entry that wrote something)."""
+    by_entry: dict[int, list[Issue]] = {}
+    fallback = next((e for e in entries if e.stored is not None), entries[0] if entries else None)
+    for issue in warnings:
+        entry = _entry_of(entries, issue.resource) or fallback
+        if entry is not None:
+            by_entry.setdefault(entry.index, []).append(issue)
+    for entry in entries:
+        if entry.index in by_entry:
+            entry.response["outcome"] = operation_outcome(by_entry[entry.index])
 
 
 def _reject_duplicates(entries: list[_Entry]) -> None:
@@ -172,13 +213,16 @@ def _rewrite_references(value: Any, resolve: Callable[[str], str]) -> None:
 def _process_batch(services: Services, entries: list[_Entry], base_url: str) -> None:
     for entry in sorted(entries, key=lambda e: (_ORDER.get(e.method, 9), e.index)):
         try:
-            with write_transaction(services) as (conn, _pending):
+            with write_transaction(services) as (conn, pending):
                 if entry.method == "POST":
                     entry.assigned_id = _id_for_create(services, conn, entry)
                 _execute(services, conn, entry, base_url)
         except FhirError as error:
             entry.response = {"status": _status_text(error.status),
                               "outcome": operation_outcome(error.issues)}
+            continue
+        if pending.warnings:
+            entry.response["outcome"] = operation_outcome(pending.warnings)
 
 
 # --- execution -----------------------------------------------------------------------------------------------
@@ -325,19 +369,21 @@ def _run_guarded(entry: _Entry, action: Callable[[], Any]) -> Any:
 
 def _at_entry(error: FhirError, index: int) -> FhirError:
     """The same error, its issues located in ``Bundle.entry[index]``."""
-    prefix = f"Bundle.entry[{index}]"
     if all(issue.diagnostics.startswith("Bundle.entry[") for issue in error.issues):
         return error
-    located = []
-    for issue in error.issues:
-        expression = issue.expression
-        if expression and not expression.startswith("Bundle.entry"):
-            head, _, rest = expression.partition(".")
-            expression = f"{prefix}.resource" + (f".{rest}" if rest and head[:1].isupper() else "")
-        located.append(Issue(issue.severity, issue.code, f"{prefix}: {issue.diagnostics}",
-                             expression or prefix, issue.rule_id))
-    error.issues = located
+    error.issues = [_locate(issue, index) for issue in error.issues]
     return error
+
+
+def _locate(issue: Issue, index: int) -> Issue:
+    """The issue with its diagnostics and expression in ``Bundle.entry[index]``."""
+    prefix = f"Bundle.entry[{index}]"
+    expression = issue.expression
+    if expression and not expression.startswith("Bundle.entry"):
+        head, _, rest = expression.partition(".")
+        expression = f"{prefix}.resource" + (f".{rest}" if rest and head[:1].isupper() else "")
+    return Issue(issue.severity, issue.code, f"{prefix}: {issue.diagnostics}", expression or prefix,
+                 issue.rule_id, issue.resource)
 
 
 def _status_text(status: int) -> str:

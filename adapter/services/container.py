@@ -9,6 +9,7 @@ from pathlib import Path
 from adapter.conformance.definitions import Definitions
 from adapter.errors import NotFound
 from adapter.rules.config import ProgramRules
+from adapter.rules.write_rules import write_checks as program_rule_checks
 from adapter.search.index import Indexer
 from adapter.services.validation_policy import ValidationPolicy
 from adapter.services.write_checks import WriteCheck
@@ -66,7 +67,8 @@ class Services:
         rules_path = settings.effective_program_rules
         program_rules = ProgramRules.load(rules_path) if rules_path else ProgramRules({})
         program_rules = program_rules.with_enforcement(settings.rule_enforcement_overrides)
-        return cls(settings, definitions, store, Validator(definitions), policy, program_rules)
+        return cls(settings, definitions, store, Validator(definitions), policy, program_rules,
+                   write_checks=program_rule_checks())
 
     def supports_type(self, res_type: str) -> bool:
         return res_type in self.settings.resource_types and self.definitions.types.is_resource_type(res_type)

@@ -55,7 +55,7 @@ def _wait_until_up(base: str, process: subprocess.Popen, timeout: float, log_pat
         try:
             if requests.get(f"{base}/metadata", timeout=2).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not listening yet, or still starting up
             pass
         time.sleep(0.2)
     raise RuntimeError(f"server did not answer within {timeout}s:\n{log_path.read_text()[-3000:]}")

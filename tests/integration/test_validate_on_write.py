@@ -63,7 +63,8 @@ def test_a_declare_one_of_rule_rejects_undeclared_claims(tmp_path, settings, def
     policy = tmp_path / "policy.json"
     policy.write_text(json.dumps({"rules": [{"name": "claims", "ruleIds": ["CMP-BILL-3"], "resourceType": "Claim",
                                              "declareOneOf": ["https://cmp-adapter.org/fhir/StructureDefinition/cmp-claim"]}]}))
-    strict = settings.replace(validation_policy=str(policy))
+    # the claim's contacts are not in this empty store: CMP-BILL-1 (a write rule, not a profile) is off here
+    strict = settings.replace(validation_policy=str(policy), rule_enforcement=("CMP-BILL-1=off",))
     services = Services.build(strict, definitions=definitions)
     client = create_app(strict, services=services).test_client()
     claim = undeclared(example("Claim-clm-m-001-w1.json"))

@@ -89,3 +89,40 @@ def test_a_batch_checks_each_entry_alone(services: Services, recorder: Recorder)
         {"resource": _patient("b2", "Refused"), "request": {"method": "PUT", "url": "Patient/b2"}}]}
     response = bundles.process(services, bundle, "http://test/fhir")
     assert [e["response"]["status"][:3] for e in response["entry"]] == ["201", "422"]
+
+
+class Attributing(Recorder):
+    """The Recorder, naming the resource each issue is about (as the program rules do)."""
+
+    def __call__(self, services: Services, conn: Connection, changes: Sequence[Change]) -> list[Issue]:
+        return [Issue(i.severity, i.code, i.diagnostics, resource=i.diagnostics.split(" ", 1)[1])
+                for i in super().__call__(services, conn, changes)]
+
+
+def test_a_transaction_puts_each_warning_on_its_entry(services: Services) -> None:
+    services.write_checks.append(Attributing())
+    bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"resource": _patient("w1", "A"), "request": {"method": "PUT", "url": "Patient/w1"}},
+        {"resource": _patient("w2", "Doubtful"), "request": {"method": "PUT", "url": "Patient/w2"}}]}
+    first, second = bundles.process(services, bundle, "http://test/fhir")["entry"]
+    assert "outcome" not in first["response"]
+    assert [i["diagnostics"] for i in second["response"]["outcome"]["issue"]] == ["doubtful Patient/w2"]
+
+
+def test_a_transaction_refusal_is_located_at_its_entry(services: Services) -> None:
+    services.write_checks.append(Attributing())
+    bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"resource": _patient("w3", "A"), "request": {"method": "PUT", "url": "Patient/w3"}},
+        {"resource": _patient("w4", "Refused"), "request": {"method": "PUT", "url": "Patient/w4"}}]}
+    with pytest.raises(Unprocessable) as refused:
+        bundles.process(services, bundle, "http://test/fhir")
+    assert [(i.expression, i.diagnostics) for i in refused.value.issues] == [
+        ("Bundle.entry[1]", "Bundle.entry[1]: refused Patient/w4")]
+
+
+def test_a_batch_entry_carries_its_warnings(services: Services, recorder: Recorder) -> None:
+    bundle = {"resourceType": "Bundle", "type": "batch", "entry": [
+        {"resource": _patient("b3", "Doubtful"), "request": {"method": "PUT", "url": "Patient/b3"}}]}
+    (entry,) = bundles.process(services, bundle, "http://test/fhir")["entry"]
+    assert entry["response"]["status"][:3] == "201"
+    assert [i["severity"] for i in entry["response"]["outcome"]["issue"]] == ["warning"]

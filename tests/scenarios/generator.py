@@ -63,7 +63,7 @@ from pathlib import Path
 from typing import Literal
 
 from adapter.rules.config import Program, ProgramRules
-from adapter.rules.weeks import local_day, week_start
+from adapter.rules.weeks import local_day, week_of_day, week_start
 from mappings import claim as claim_kind
 from mappings import enrollment as enrollment_kind
 from mappings import member as member_kind
@@ -108,6 +108,7 @@ class ScenarioSettings:
     cmp_members_per_team: int = 6
     """At least 6: the first six members of the first team carry the fixed edges."""
     weeks: int = 16
+    """At least 8 (the fixed edges fall in weeks 1 to 8)."""
     start: date = date(2026, 1, 4)
     """Any day: the scenario starts on the first day of its program week (default covers 2026-03-08 DST)."""
     pccm_members: int = 6
@@ -214,8 +215,8 @@ class Scenario:
 
 def generate(settings: ScenarioSettings = ScenarioSettings()) -> Scenario:
     """The scenario of ``settings`` with its known answers."""
-    if settings.teams < 2 or settings.cmp_members_per_team < 6:
-        raise ValueError("a scenario needs at least 2 teams of at least 6 CMP members")
+    if settings.teams < 2 or settings.cmp_members_per_team < 6 or settings.weeks < 8:
+        raise ValueError("a scenario needs at least 2 teams of at least 6 CMP members, over at least 8 weeks")
     return _Builder(settings).build()
 
 
@@ -487,9 +488,10 @@ class _Builder:
         return {}
 
     def dst_week_index(self) -> int | None:
+        """The first week whose local midnights are not 7 x 24 hours apart (a daylight-saving change)."""
         for index, week in enumerate(self.weeks):
-            offsets = {self.local(self.cmp, week + timedelta(days=d), 12, 0).utcoffset() for d in range(7)}
-            if len(offsets) > 1:
+            bounds = week_of_day(self.cmp, week)
+            if bounds.end_utc - bounds.start_utc != timedelta(days=7):
                 return index
         return None
 

@@ -19,11 +19,11 @@ def load(services: Services, scenario: Scenario, *, chunk: int = 200) -> list[Wr
     batch: list[Write] = []
     for write in scenario.accepted_writes():
         if batch and (len(batch) >= chunk or batch[-1].method != write.method):
-            _transaction(services, batch)
+            write_in_transaction(services, batch)
             batch = []
         batch.append(write)
     if batch:
-        _transaction(services, batch)
+        write_in_transaction(services, batch)
     return scenario.refused_writes()
 
 
@@ -41,7 +41,8 @@ def transaction_bundle(writes: list[Write]) -> dict:
         for w in writes]}
 
 
-def _transaction(services: Services, writes: list[Write]) -> None:
+def write_in_transaction(services: Services, writes: list[Write]) -> None:
+    """The writes as one transaction Bundle. :raise AssertionError: an entry failed."""
     response = bundles.process(services, transaction_bundle(writes), "http://scenario/fhir")
     statuses = [entry["response"]["status"] for entry in response["entry"]]
     if not all(status[:1] == "2" for status in statuses):
