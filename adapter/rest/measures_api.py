@@ -19,11 +19,11 @@ measures_api = Blueprint("measures", __name__, url_prefix="/fhir")
 @measures_api.route("/Measure/$evaluate-measure", methods=["GET", "POST"], endpoint="evaluate_measure")
 @measures_api.route("/Measure/<measure_id>/$evaluate-measure", methods=["GET", "POST"], endpoint="evaluate_measure")
 def evaluate_measure(measure_id: str | None = None) -> Response:
-    """R4 ``$evaluate-measure``: the MeasureReport; with ``persist=true`` (POST) also stored (201)."""
+    """R4 ``$evaluate-measure``: the MeasureReport; with ``store=true`` (POST) also stored (201)."""
     body = req.body_resource() if request.method == "POST" and request.content_length else None
     inputs = measure_operations.operation_inputs(request.args.to_dict(), body)
     result = measure_operations.evaluate_measure(req.services(), measure_id, inputs,
-                                                 may_persist=request.method == "POST")
+                                                 may_store=request.method == "POST")
     if result.stored is not None:
         return write_response(result.stored.stored, 201, result.stored.issues, location=True)
     return fhir_response(result.report)

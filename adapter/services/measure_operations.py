@@ -3,7 +3,7 @@
 Reads the operation parameters (query string or a Parameters body), checks them (400 for a bad one, 404
 for an unknown measure or subject), runs the measure in SQL (:mod:`adapter.measures`) and builds the
 MeasureReport or Parameters. ``$evaluate-measure`` affects no state (R4 leaves the report to the caller);
-``persist=true`` on a POST stores the report through the normal write path (validation, write checks), so
+``store=true`` on a POST stores the report through the normal write path (validation, write checks), so
 stored reports are searchable by ``period``, ``subject``, ``reporter`` and ``measure``.
 """
 
@@ -56,10 +56,10 @@ def operation_inputs(query: Mapping[str, str], body: dict | None) -> dict[str, s
 
 
 def evaluate_measure(services: Services, measure_id: str | None, inputs: Mapping[str, str], *,
-                     may_persist: bool = False) -> EvaluateResult:
+                     may_store: bool = False) -> EvaluateResult:
     """Evaluate a measure (``Measure/{id}``, or ``measure=`` at type level) for a period and scope.
 
-    :raise BadRequest: a missing or malformed period, subject or reportType, or ``persist`` on a GET.
+    :raise BadRequest: a missing or malformed period, subject or reportType, or ``store`` on a GET.
     :raise NotFound: no such measure here, or the subject does not exist.
     """
     url = _measure_url(services, measure_id or inputs.get("measure"))
@@ -74,10 +74,10 @@ def evaluate_measure(services: Services, measure_id: str | None, inputs: Mapping
         evaluation = registry.evaluate(conn, services.program_rules, url, period, scope,
                                        with_subjects=report_type == "subject-list")
     report = measure_report(url, evaluation, period, scope, report_type, reporter)
-    persist = _flag(inputs.get("persist"), "persist")
-    if persist and not may_persist:
-        raise BadRequest("persist=true needs a POST: a GET does not change the server", expression="persist")
-    if not persist:
+    store = _flag(inputs.get("store"), "store")
+    if store and not may_store:
+        raise BadRequest("store=true needs a POST: a GET does not change the server", expression="store")
+    if not store:
         return EvaluateResult(report)
     return EvaluateResult(report, resources.create(services, "MeasureReport", report))
 

@@ -1,4 +1,4 @@
-"""The measure operations over the REST API: $evaluate-measure (GET, POST, persist, report types) and
+"""The measure operations over the REST API: $evaluate-measure (GET, POST, store=true, report types) and
 $cmp-compliance, with their errors; stored reports searchable by period, subject and reporter."""
 
 from __future__ import annotations
@@ -64,12 +64,12 @@ def test_individual_and_subject_list_reports(loaded: FlaskClient, services: Serv
     assert [i for i in services.validator.validate(listed) if i.is_error] == []
 
 
-def test_persisted_reports_are_searchable_by_period_subject_and_reporter(loaded: FlaskClient) -> None:
-    created = loaded.post(f"{WEEKLY}?{MARCH}&subject=Organization/pact-a&persist=true")
+def test_stored_reports_are_searchable_by_period_subject_and_reporter(loaded: FlaskClient) -> None:
+    created = loaded.post(f"{WEEKLY}?{MARCH}&subject=Organization/pact-a&store=true")
     assert created.status_code == 201, created.get_json(force=True)
     assert created.headers["Location"].startswith("http://localhost/fhir/MeasureReport/")
-    assert loaded.post(f"{WEEKLY}?{MARCH}&subject=Patient/m1&persist=true").status_code == 201
-    assert loaded.post(f"{WEEKLY}?periodStart=2026-04&periodEnd=2026-04&subject=Patient/m1&persist=true"
+    assert loaded.post(f"{WEEKLY}?{MARCH}&subject=Patient/m1&store=true").status_code == 201
+    assert loaded.post(f"{WEEKLY}?periodStart=2026-04&periodEnd=2026-04&subject=Patient/m1&store=true"
                        ).status_code == 201
 
     def found(query: str) -> int:
@@ -79,7 +79,7 @@ def test_persisted_reports_are_searchable_by_period_subject_and_reporter(loaded:
     assert found("subject=Patient/m1&period=2026-03") == 1
     assert found("subject=Patient/m1") == 2
     assert found("period=2026-04&measure=https://cmp-adapter.org/fhir/Measure/cmp-weekly-contact") == 1
-    assert loaded.get(f"{WEEKLY}?{MARCH}&persist=true").status_code == 400  # a GET changes nothing
+    assert loaded.get(f"{WEEKLY}?{MARCH}&store=true").status_code == 400  # a GET changes nothing
 
 
 def test_type_level_post_with_a_parameters_body(loaded: FlaskClient) -> None:
@@ -158,7 +158,7 @@ words = st.one_of(st.sampled_from(["2026", "2026-03", "2026-03-31", "0001", "999
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(params=st.dictionaries(st.sampled_from(["periodStart", "periodEnd", "subject", "reportType", "reporter",
-                                               "persist", "measure", "start", "end"]), words, max_size=5))
+                                               "store", "measure", "start", "end"]), words, max_size=5))
 def test_arbitrary_operation_parameters_never_5xx(client: FlaskClient, params: dict[str, str]) -> None:
     for url in (WEEKLY, "/fhir/Measure/$evaluate-measure", "/fhir/Patient/m1/$cmp-compliance"):
         response = client.get(url, query_string=params)
