@@ -76,7 +76,7 @@ def _naive(moment: datetime) -> datetime:
 
 
 def weeks_table(weeks: Sequence[Week], name: str = "weeks") -> FromClause:
-    """The weeks as SQL rows (``UNION ALL`` of literal rows, which SQLite and PostgreSQL both plan well):
+    """The weeks as SQL rows (a ``UNION ALL`` of literal rows, which SQLite and PostgreSQL both accept):
 
     ``week_no`` (0-based), ``first_day``, ``start_utc``/``end_utc`` (the instants, naive UTC as the index
     stores them) and ``local_start``/``local_end`` (local midnights as naive values, to compare date-only

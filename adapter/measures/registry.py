@@ -22,15 +22,6 @@ MEASURES: dict[str, Evaluator] = {
     followup_after_discharge.URL: followup_after_discharge.evaluate,
     pcmh_incentive.URL: pcmh_incentive.evaluate,
 }
-#: The program whose time zone turns a report's dates into instants.
-PROGRAMS: dict[str, str] = {
-    weekly_contact.URL: weekly_contact.PROGRAM,
-    team_meeting.URL: team_meeting.PROGRAM,
-    followup_after_discharge.URL: followup_after_discharge.PROGRAM,
-    pcmh_incentive.URL: pcmh_incentive.PROGRAM,
-}
-
-
 def evaluate(conn: Connection, rules: ProgramRules, url: str, period: Period, scope: Scope, *,
              with_subjects: bool = False) -> Evaluation:
     """:raise KeyError: no measure with that canonical URL."""

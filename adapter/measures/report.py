@@ -23,7 +23,6 @@ from adapter.measures.results import POPULATION_DISPLAY, POPULATIONS, Evaluation
 
 PROFILE = "https://cmp-adapter.org/fhir/StructureDefinition/cmp-measure-report"
 POPULATION_SYSTEM = "http://terminology.hl7.org/CodeSystem/measure-population"
-REPORT_TYPES = ("individual", "subject-list", "summary")
 
 
 def measure_report(measure_url: str, evaluation: Evaluation, period: Period, scope: Scope, report_type: str,

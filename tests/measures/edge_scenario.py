@@ -51,6 +51,9 @@ def cmp_resources() -> list[dict]:
         b.encounter("c4", "m4", "2026-03-03T10:00:00-07:00"),
         b.enrollment("e5", "m5", TEAM_A, "2026-01-01", "2026-02-28", status="finished"),
         b.encounter("c5", "m5", "2026-03-03T10:00:00-07:00"),
+        # a Group of members (a caseload): m1 and m2
+        {"resourceType": "Group", "id": "caseload", "type": "person", "actual": True,
+         "member": [{"entity": {"reference": "Patient/m1"}}, {"entity": {"reference": "Patient/m2"}}]},
     ]
 
 
@@ -65,6 +68,7 @@ CMP_EXPECTED = {
     ("Organization/mct-b", "cmp-weekly-contact"): (4, 1),
     ("Patient/m1", "cmp-weekly-contact"): (5, 3),
     ("Patient/m4", "cmp-weekly-contact"): (0, 0),
+    ("Group/caseload", "cmp-weekly-contact"): (8, 4),
     # reviews: m1 weeks Mar 1 and 8, m3 week Mar 1
     (None, "cmp-team-meeting"): (13, 3),
     ("Organization/pact-a", "cmp-team-meeting"): (10, 3),

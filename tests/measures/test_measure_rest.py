@@ -55,6 +55,9 @@ def test_individual_and_subject_list_reports(loaded: FlaskClient, services: Serv
     individual = loaded.get(f"{WEEKLY}?{MARCH}&subject=Patient/m1").get_json(force=True)
     assert (individual["type"], individual["subject"]) == ("individual", {"reference": "Patient/m1"})
     assert _counts(individual)["numerator"] == 3
+    group = loaded.get(f"{WEEKLY}?{MARCH}&subject=Group/caseload").get_json(force=True)
+    assert (group["type"], group["subject"], "reporter" in group) == ("summary", {"reference": "Group/caseload"}, False)
+    assert _counts(group) == {"initial-population": 8, "denominator": 8, "numerator": 4}
     listed = loaded.get(f"{WEEKLY}?{MARCH}&subject=Organization/mct-b&reportType=subject-list").get_json(force=True)
     assert listed["type"] == "subject-list"
     lists = {item["id"]: item for item in listed["contained"]}
