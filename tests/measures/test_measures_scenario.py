@@ -3,13 +3,10 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from adapter.conformance.definitions import Definitions
 from adapter.measures import registry
@@ -20,6 +17,7 @@ from adapter.settings import Settings
 from tests.conftest import POSTGRES_URL
 from tests.measures import builders
 from tests.scenarios import loader
+from tests.scenarios.databases import fresh_database
 from tests.scenarios.generator import PRACTICE, Scenario, ScenarioSettings, generate
 
 WEEKLY = registry.CANONICAL_BASE + "cmp-weekly-contact"
@@ -36,26 +34,16 @@ def scenario() -> Scenario:
 def loaded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, base_settings: Settings,
            definitions: Definitions, scenario: Scenario) -> Iterator[Services]:
     """Services on a database holding the scenario (one load per database for the whole module)."""
+    if request.param == "postgres" and not POSTGRES_URL:
+        pytest.skip("CMP_ADAPTER_TEST_POSTGRES_URL is not set")
     folder = tmp_path_factory.mktemp("scenario")
-    schema = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{Path(folder) / 'scenario.sqlite'}"
-    else:
-        if not POSTGRES_URL:
-            pytest.skip("CMP_ADAPTER_TEST_POSTGRES_URL is not set")
-        schema = f"t_{uuid.uuid4().hex[:16]}"
-        with create_engine(POSTGRES_URL).begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        url = f"{POSTGRES_URL}{'&' if '?' in POSTGRES_URL else '?'}options=-csearch_path%3D{schema}"
-    services = Services.build(base_settings.replace(database_url=url, data_dir=str(folder / "data")),
-                              definitions=definitions)
-    loader.load(services, scenario)
-    builders.analyze(services)
-    yield services
-    services.close()
-    if schema:
-        with create_engine(POSTGRES_URL).begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    with fresh_database(request.param, folder) as url:
+        services = Services.build(base_settings.replace(database_url=url, data_dir=str(folder / "data")),
+                                  definitions=definitions)
+        loader.load(services, scenario)
+        builders.analyze(services)
+        yield services
+        services.close()
 
 
 def _week(first_day: date) -> Period:
