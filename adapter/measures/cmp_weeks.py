@@ -177,8 +177,8 @@ def weekly_proportion(conn: Connection, program: Program, period: Period, scope:
     weeks = weeks_table(weeks_list)
     enrolled = enrollment_weeks(weeks, scope).subquery("enrolled")
     # A team's report reads only its members' encounters; the others need no restriction beyond the scope.
-    members = team_members(scope.res_id) if scope.kind == "Organization" else None
-    found = hits(program, weeks_list, scope if scope.kind != "Organization" else Scope(), members).subquery("hits")
+    of_team = team_members(scope.res_id) if scope.kind == "Organization" else None
+    found = hits(program, weeks_list, scope if scope.kind != "Organization" else Scope(), of_team).subquery("hits")
     joined = enrolled.outerjoin(found, and_(found.c.member == enrolled.c.member,
                                             found.c.week_no == enrolled.c.week_no))
     if not with_subjects:
