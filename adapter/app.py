@@ -13,6 +13,8 @@ from adapter.auth.needs import PUBLIC
 from adapter.rest import bulk_api, errors
 from adapter.rest.bulk_api import ACCESS as BULK_ACCESS
 from adapter.rest.fhir_api import ACCESS, fhir_api
+from adapter.rest.measures_api import ACCESS as MEASURES_ACCESS
+from adapter.rest.measures_api import measures_api
 from adapter.rest.rules_api import ACCESS as RULES_ACCESS
 from adapter.rest.rules_api import rules_api
 from adapter.services.container import Services
@@ -33,11 +35,12 @@ def create_app(config: Mapping[str, Any] | Settings | None = None, *, services: 
     app.config.from_mapping(MAX_CONTENT_LENGTH=settings.max_body_bytes, JSON_SORT_KEYS=False)
     app.extensions["cmp"] = services or Services.build(settings)
     errors.init_app(app)
-    access = {**ACCESS, **BULK_ACCESS, **RULES_ACCESS, **smart_api.ACCESS, "root": PUBLIC}
+    access = {**ACCESS, **BULK_ACCESS, **RULES_ACCESS, **MEASURES_ACCESS, **smart_api.ACCESS, "root": PUBLIC}
     enforcement.init_app(app, settings, app.extensions["cmp"], access)
     app.register_blueprint(smart_api.smart_api)
     app.register_blueprint(fhir_api)
     bulk_api.init_app(app)
+    app.register_blueprint(measures_api)
     app.register_blueprint(rules_api)
     app.add_url_rule("/", "root", lambda: redirect("/fhir/metadata"))
     subscriptions.init_app(app)

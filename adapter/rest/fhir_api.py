@@ -64,6 +64,10 @@ OPERATIONS: dict[str, tuple[str, str, tuple[str, ...] | None]] = {
                                  ("Patient",)),
     "fhir_bulk.export_group": ("export", "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export",
                                ("Group",)),
+    "measures.evaluate_measure": ("evaluate-measure", "http://hl7.org/fhir/OperationDefinition/Measure-evaluate-measure",
+                                  ("Measure",)),
+    "measures.cmp_compliance": ("cmp-compliance", "https://cmp-adapter.org/fhir/OperationDefinition/cmp-compliance",
+                                ("Patient",)),
     **RULE_OPERATIONS,
 }
 

@@ -73,7 +73,7 @@ def test_the_operation_definitions_are_served_once_loaded(client, services):
     report = load_paths(services, files)
     assert report.problems == [] and report.stored == len(files) >= 4
     for name, level in (("import-cmp", "system"), ("export-cmp", "instance"), ("cmp-eligibility", "instance"),
-                        ("generate-cmp-claims", "type")):
+                        ("generate-cmp-claims", "type"), ("cmp-compliance", "instance")):
         response = client.get(f"/fhir/OperationDefinition/{name}")
         assert response.status_code == 200, response.get_data(as_text=True)
         definition = response.get_json(force=True)

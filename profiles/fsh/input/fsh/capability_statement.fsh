@@ -61,6 +61,7 @@ Usage: #definition
 * insert Search(general-practitioner, reference, http://hl7.org/fhir/SearchParameter/Patient-general-practitioner)
 * insert Operation(export-cmp)
 * insert Operation(cmp-eligibility)
+* insert Operation(cmp-compliance)
 
 * insert ServerResource(Coverage)
 * insert Supports(cmp-coverage)
@@ -125,6 +126,7 @@ Usage: #definition
 * insert Search(type, token, http://hl7.org/fhir/SearchParameter/clinical-type)
 * insert Search(episode-of-care, reference, http://hl7.org/fhir/SearchParameter/Encounter-episode-of-care)
 * insert Search(status, token, http://hl7.org/fhir/SearchParameter/Encounter-status)
+* insert Search(discharge-disposition, token, https://cmp-adapter.org/fhir/SearchParameter/encounter-discharge-disposition)
 * insert Search(purpose, token, https://cmp-adapter.org/fhir/SearchParameter/encounter-quality-contact-purpose)
 * insert Search(treatment-plan, reference, https://cmp-adapter.org/fhir/SearchParameter/encounter-treatment-plan)
 
@@ -159,12 +161,15 @@ Usage: #definition
 
 * insert ServerResource(Measure)
 * insert Search(url, uri, http://hl7.org/fhir/SearchParameter/Measure-url)
+* rest[0].resource[=].operation[+].name = "evaluate-measure"
+* rest[0].resource[=].operation[=].definition = "http://hl7.org/fhir/OperationDefinition/Measure-evaluate-measure"
 
 * insert ServerResource(MeasureReport)
 * insert Supports(cmp-measure-report)
 * insert Search(measure, reference, http://hl7.org/fhir/SearchParameter/MeasureReport-measure)
 * insert Search(reporter, reference, http://hl7.org/fhir/SearchParameter/MeasureReport-reporter)
 * insert Search(period, date, http://hl7.org/fhir/SearchParameter/MeasureReport-period)
+* insert Search(subject, reference, http://hl7.org/fhir/SearchParameter/MeasureReport-subject)
 
 * insert ServerResource(Group)
 * insert Supports(cmp-team-panel)

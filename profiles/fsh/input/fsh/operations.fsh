@@ -108,3 +108,30 @@ Usage: #definition
 * insert OperationParameter(week, in, 1, 1, date, [[A day of the program week (the week that contains it, in the program's time zone and week start).]])
 * insert OperationParameter(store, in, 0, 1, boolean, [[Store the drafts (default false: only return them).]])
 * insert OperationParameter(return, out, 1, 1, Bundle, [[A collection Bundle of the draft claims (as stored, with their versions, when store=true) and an OperationOutcome entry for members left out and why.]])
+
+
+Instance: cmp-compliance
+InstanceOf: OperationDefinition
+Usage: #definition
+* insert InstanceMetadata
+* url = "https://cmp-adapter.org/fhir/OperationDefinition/cmp-compliance"
+* version = "0.1.0"
+* name = "CmpCompliance"
+* title = "A CMP member's program weeks and the rules they break"
+* status = #draft
+* kind = #operation
+* date = "2026-11-22"
+* description = "For every program week of the member's CMP enrollment that overlaps the range (local weeks in the program's time zone, program-rules.json): the enrollments and teams, the quality contacts (with mode face-to-face or telehealth), the team-meeting reviews, the days billed on active claims, and the rules broken that week (CMP-QC-1 no quality contact, CMP-TM-1 no team review, CMP-BILL-2 more billed days than the weekly limit, CMP-BILL-1 a billed day without a quality contact); and whether the member was compliant over the whole range."
+* affectsState = false
+* code = #cmp-compliance
+* comment = "GET [base]/Patient/m-001/$cmp-compliance?start=2026-03-01&end=2026-03-31. The Parameters shape is documented in docs/measures.md of cmp-fhir-adapter."
+* system = false
+* type = false
+* instance = true
+* resource = #Patient
+* insert OperationParameter(start, in, 1, 1, date, [[First local day of the range.]])
+* insert OperationParameter(end, in, 1, 1, date, [[Last local day of the range.]])
+* insert OperationParameter(subject, out, 1, 1, Reference, [[The member.]])
+* insert OperationParameter(period, out, 1, 1, Period, [[The range asked for.]])
+* insert OperationParameter(compliant, out, 1, 1, boolean, [[No rule broken in any week of the range.]])
+* insert OperationParameter(week, out, 0, *, string, [[One per enrolled week overlapping the range, with parts start, end, enrollment, team, qualityContact (encounter, mode, date), teamReview, billedDay (date, claim), billableDaysClaimed, ruleBroken (rule, detail) and compliant.]])

@@ -141,3 +141,17 @@ Usage: #definition
 * target = #Observation
 * expression = "EpisodeOfCare.extension('https://cmp-adapter.org/fhir/StructureDefinition/eligibility-determination').value"
 * xpathUsage = #normal
+
+
+Instance: encounter-discharge-disposition
+InstanceOf: SearchParameter
+Usage: #definition
+* insert SearchParameterMetadata
+* url = "https://cmp-adapter.org/fhir/SearchParameter/encounter-discharge-disposition"
+* name = "EncounterDischargeDisposition"
+* description = "Inpatient stays by where the patient went at discharge (Encounter.hospitalization.dischargeDisposition): PCMH-3 leaves out discharges that end in death or in a transfer to another inpatient stay."
+* code = #discharge-disposition
+* base = #Encounter
+* type = #token
+* expression = "Encounter.hospitalization.dischargeDisposition"
+* xpathUsage = #normal
