@@ -107,7 +107,7 @@ def _program(name: str, body: Mapping[str, Any], where: str) -> Program:
         zone = ZoneInfo(body["timeZone"])
     except (KeyError, ZoneInfoNotFoundError, ValueError) as exc:
         raise RulesConfigError(f"{where}: program {name!r} needs a valid IANA timeZone ({exc})") from exc
-    start = str(body.get("weekStartsOn", "sunday")).lower()
+    start = str(body.get("weekStartsOn", "monday")).lower()
     if start not in WEEKDAYS:
         raise RulesConfigError(f"{where}: program {name!r} weekStartsOn {start!r} is not a weekday name")
     code = body.get("billingCode")

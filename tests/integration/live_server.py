@@ -25,6 +25,7 @@ def free_port() -> int:
 def running_server(env: dict[str, str], *args: str, workers: int = 2, timeout: float = 60.0) -> Iterator[str]:
     """Run ``cmp-adapter serve`` until the block ends; yields the FHIR base URL.
 
+    Authorization is off unless ``env`` sets ``CMP_ADAPTER_AUTH`` (auth tests pass ``"on"``).
     The process gets its own process group so that stopping it also stops every gunicorn worker.
     """
     port = free_port()
@@ -32,8 +33,8 @@ def running_server(env: dict[str, str], *args: str, workers: int = 2, timeout: f
     log_path = Path(env.get("CMP_ADAPTER_DATA_DIR", ".")) / f"server-{port}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("wb") as log:
-        process = subprocess.Popen(command, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+        process = subprocess.Popen(command, env={**os.environ, "CMP_ADAPTER_AUTH": "off", **env}, stdout=log,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
         base = f"http://127.0.0.1:{port}/fhir"
         try:
             _wait_until_up(base, process, timeout, log_path)

@@ -3,6 +3,7 @@ per-member compliance are two code paths that must agree on every example member
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,9 +14,9 @@ import requests
 from tests.integration.live_server import running_server
 
 REPO = Path(__file__).resolve().parents[2]
-#: Eight whole program weeks (Sunday 2026-01-04 to Saturday 2026-02-28): the weeks starting in the period
-#: (the measure) and the weeks overlapping it (the compliance) are the same.
-PERIOD = {"periodStart": "2026-01-04", "periodEnd": "2026-02-28"}
+#: The story's eight whole program weeks (Monday 2026-01-05 to Sunday 2026-03-01, the shipped program-rules.json
+#: week): the weeks starting in the period (the measure) and the weeks overlapping it (the compliance) are the same.
+PERIOD = {"periodStart": "2026-01-05", "periodEnd": "2026-03-01"}
 MEMBERS = [f"m-{n:03d}" for n in range(1, 12)]
 
 
@@ -67,5 +68,22 @@ def test_a_stored_team_report_over_http(base_url: str) -> None:
                             params={**PERIOD, "subject": "Organization/pact-billings", "store": "true"}, timeout=30)
     assert created.status_code == 201, created.text
     found = requests.get(f"{base_url}/MeasureReport", params={"reporter": "Organization/pact-billings",
-                                                               "period": "ge2026-01-04"}, timeout=30).json()
+                                                               "period": "ge2026-01-05"}, timeout=30).json()
     assert created.json()["id"] in {entry["resource"]["id"] for entry in found.get("entry", [])}
+
+
+@pytest.mark.parametrize("example", sorted((REPO / "examples" / "fhir" / "valid").glob("MeasureReport-*.json")),
+                         ids=lambda path: path.stem)
+def test_the_igs_example_reports_are_what_the_server_computes(base_url: str, example: Path) -> None:
+    """The example MeasureReports of the story are the reports the engine gives for their period and team."""
+    expected = json.loads(example.read_text())
+    measure = expected["measure"].rsplit("/", 1)[1]
+    answer = requests.get(f"{base_url}/Measure/{measure}/$evaluate-measure", timeout=30, params={
+        "periodStart": expected["period"]["start"], "periodEnd": expected["period"]["end"],
+        "subject": expected["reporter"]["reference"]})
+    assert answer.status_code == 200, answer.text
+
+    def populations(report: dict) -> dict[str, int]:
+        return {p["code"]["coding"][0]["code"]: p["count"] for g in report["group"] for p in g["population"]}
+
+    assert populations(answer.json()) == populations(expected)

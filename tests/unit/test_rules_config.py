@@ -49,24 +49,32 @@ def test_a_malformed_file_is_refused_by_name(document: dict, message: str) -> No
 
 
 def test_a_sunday_late_contact_belongs_to_the_local_week() -> None:
-    # 23:30 on Sunday 2026-11-22 in Denver is 06:30 on Monday in UTC: still the week of Sunday the 22nd.
-    week = weeks.week_of_instant(CMP, datetime(2026, 11, 23, 6, 30, tzinfo=UTC))
-    assert week.first_day == date(2026, 11, 22)
-    # 23:30 on Saturday the 21st belongs to the week before.
-    assert weeks.week_of_instant(CMP, datetime(2026, 11, 22, 6, 30)).first_day == date(2026, 11, 15)
+    # CMP weeks run Monday to Sunday. 23:30 on Sunday 2026-11-22 in Denver is 06:30 on Monday in UTC: it still
+    # belongs to the week of Monday the 16th, and 00:30 local on Monday the 23rd to the next one.
+    assert CMP.week_starts_on == 0
+    assert weeks.week_of_instant(CMP, datetime(2026, 11, 23, 6, 30, tzinfo=UTC)).first_day == date(2026, 11, 16)
+    assert weeks.week_of_instant(CMP, datetime(2026, 11, 23, 7, 30)).first_day == date(2026, 11, 23)
 
 
 def test_weeks_across_daylight_saving_changes_have_their_real_length() -> None:
-    spring = weeks.week_of_day(CMP, date(2026, 3, 10))  # DST starts Sunday 2026-03-08
-    autumn = weeks.week_of_day(CMP, date(2026, 11, 3))  # DST ends Sunday 2026-11-01
+    spring = weeks.week_of_day(CMP, date(2026, 3, 5))  # DST starts Sunday 2026-03-08, the week's last day
+    autumn = weeks.week_of_day(CMP, date(2026, 10, 28))  # DST ends Sunday 2026-11-01
     assert spring.end_utc - spring.start_utc == timedelta(hours=167)
     assert autumn.end_utc - autumn.start_utc == timedelta(hours=169)
-    assert weeks.day_bounds_utc(CMP, date(2026, 3, 8))[1] - weeks.day_bounds_utc(CMP, date(2026, 3, 8))[0] == \
-        timedelta(hours=23)
+    start, end = weeks.day_bounds_utc(CMP, date(2026, 3, 8))
+    assert end - start == timedelta(hours=23)
+
+
+def test_a_sunday_week_start_is_configurable() -> None:
+    sunday = ProgramRules.from_json({"programs": {"x": {"timeZone": "America/Denver", "weekStartsOn": "sunday"}}})
+    program = sunday.program("x")
+    assert weeks.week_of_instant(program, datetime(2026, 11, 23, 6, 30, tzinfo=UTC)).first_day == date(2026, 11, 22)
+    assert weeks.week_of_day(program, date(2026, 3, 10)).end_utc - weeks.week_of_day(
+        program, date(2026, 3, 10)).start_utc == timedelta(hours=167)
 
 
 def test_weeks_between_cover_a_range_without_gaps() -> None:
     found = list(weeks.weeks_between(CMP, date(2026, 1, 7), date(2026, 2, 1)))
-    assert [w.first_day for w in found] == [date(2026, 1, 4), date(2026, 1, 11), date(2026, 1, 18),
-                                           date(2026, 1, 25), date(2026, 2, 1)]
+    assert [w.first_day for w in found] == [date(2026, 1, 5), date(2026, 1, 12), date(2026, 1, 19),
+                                           date(2026, 1, 26)]
     assert all(a.end_utc == b.start_utc for a, b in itertools.pairwise(found))

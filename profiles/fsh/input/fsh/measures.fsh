@@ -23,7 +23,7 @@ Usage: #definition
 * description = "Share of CMP members who received at least one quality contact (face-to-face or telehealth) in the week (CMP-QC-1). Reported per team and week; a member without a contact in a week is a CMP-QC-1 finding."
 * purpose = "Measure CMP-QC-1: every member receives at least one quality contact every week."
 * rationale = "S1 'Service Requirements (3)': each member must receive weekly quality contacts, face-to-face or by telehealth."
-* guidance = "Counted in member-weeks: program weeks in the program's time zone, starting on the day program-rules.json sets (Sunday, America/Denver for CMP). A report over a period counts the weeks that start in it; a week counts for a member enrolled on at least one of its days, for the team of the latest enrollment that week. Count a member-week once however many contacts it had."
+* guidance = "Counted in member-weeks: program weeks in the program's time zone, starting on the day program-rules.json sets (Monday, America/Denver for CMP). A report over a period counts the weeks that start in it; a week counts for a member enrolled on at least one of its days, for the team of the latest enrollment that week. Count a member-week once however many contacts it had."
 * group[0].population[0].code = $measure-population#initial-population
 * group[0].population[0].description = "Members with a cmp-enrollment (status active) managed by the team whose period overlaps the week."
 * group[0].population[0].criteria.language = #text/x-cmp-rule
