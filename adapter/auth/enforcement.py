@@ -18,6 +18,7 @@ from flask import Flask, current_app, g, request
 from adapter.auth import organizations
 from adapter.auth.access import Access
 from adapter.auth.clients import ClientRegistry
+from adapter.auth.content import content_refusal
 from adapter.auth.entries import EntryGuard
 from adapter.auth.keys import SigningKeys
 from adapter.auth.needs import Need, Restricted
@@ -115,6 +116,10 @@ def _authorize() -> None:
     refusal = need.refusal(access, request.view_args, extra=_extra_letters(need, access))
     if refusal is not None:
         raise Forbidden(refusal)
+    if request.method in ("POST", "PUT") and need.resource_type(request.view_args) == "Subscription":
+        refusal = content_refusal(access, _body())
+        if refusal is not None:
+            raise Forbidden(refusal)
     if access.restricted:
         _check_organizations(auth, need, access)
 

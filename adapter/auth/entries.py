@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, select
 
 from adapter.auth.access import Access
+from adapter.auth.content import content_refusal
 from adapter.auth.needs import ENTRY_LETTERS
 from adapter.auth.organizations import check_read, check_write
 from adapter.errors import Forbidden
@@ -43,6 +44,8 @@ class EntryGuard:
         if missing:
             raise Forbidden(f"the access token's scopes do not grant {', '.join(missing)} on {res_type} "
                             f"({method} {res_type}{'/' + res_id if res_id else ''})")
+        if method in ("POST", "PUT") and (refusal := content_refusal(self.access, resource)) is not None:
+            raise Forbidden(refusal)
         if self.members is None:
             return
         if query is not None or if_none_exist:

@@ -49,6 +49,7 @@ def init_app(app: Flask) -> None:
     """Register the routes and the export machinery; resume pending jobs."""
     exports = BulkExports(app.extensions["cmp"])
     app.extensions["cmp_bulk"] = exports
+    app.extensions["cmp"].on_close.append(exports.close)  # stop the workers before the engine goes
     app.register_blueprint(bulk_api)
     exports.start_if_pending()
 

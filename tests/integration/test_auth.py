@@ -371,3 +371,39 @@ def test_clients_commands(settings, tmp_path, es_key):
     assert runner.invoke(main, ["clients", "remove", "hh-1"], env=env).exit_code == 0
     assert runner.invoke(main, ["clients", "remove", "hh-1"], env=env).exit_code != 0
     assert "hh-1" not in runner.invoke(main, ["clients", "list"], env=env).output
+
+
+# --- what content asks: a Subscription reads what it matches ------------------------------------------------
+
+
+def _subscription(criteria: str) -> dict:
+    return {"resourceType": "Subscription", "status": "requested", "reason": "test", "criteria": criteria,
+            "channel": {"type": "rest-hook", "endpoint": "http://127.0.0.1:9/hook"}}
+
+
+def test_a_subscription_needs_read_and_search_on_what_it_matches(web, registry, es_key):
+    scope = "system/Subscription.cru system/CarePlan.rs"
+    _register(registry, "sub", es_key, scope)
+    token = get_token(web, es_key, "sub", scope)
+    assert _post(web, "/fhir/Subscription", _subscription("CarePlan?status=active"), token).status_code == 201
+    refused = _post(web, "/fhir/Subscription", _subscription("Patient?name=x"), token)
+    assert refused.status_code == 403 and "Patient" in refused.get_json()["issue"][0]["diagnostics"]
+    assert _put(web, "/fhir/Subscription/s1", {**_subscription("Patient?"), "id": "s1"}, token).status_code == 403
+    entry = {"resource": _subscription("Patient?"), "request": {"method": "POST", "url": "Subscription"}}
+    response = _post(web, "/fhir", {"resourceType": "Bundle", "type": "transaction", "entry": [entry]}, token)
+    assert response.status_code == 403
+
+
+def test_an_export_job_is_only_its_clients(web, registry, es_key):
+    scope = "system/*.rs"
+    for client_id in ("exporter", "other"):
+        _register(registry, client_id, es_key, scope)
+    mine, theirs = get_token(web, es_key, "exporter", scope), get_token(web, es_key, "other", scope)
+    kicked = web.get("/fhir/$export?_type=Patient", headers={**bearer(mine), "Prefer": "respond-async"})
+    assert kicked.status_code == 202
+    status_url = kicked.headers["Content-Location"].split("/fhir", 1)[1]
+    assert web.get(f"/fhir{status_url}", headers=bearer(mine)).status_code in (200, 202)
+    assert web.get(f"/fhir{status_url}", headers=bearer(theirs)).status_code == 404
+    assert web.delete(f"/fhir{status_url}", headers=bearer(theirs)).status_code == 404
+    assert web.get(f"/fhir{status_url}").status_code == 401
+    assert web.delete(f"/fhir{status_url}", headers=bearer(mine)).status_code == 202
