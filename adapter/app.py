@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Flask, redirect
 
+from adapter import audit
 from adapter.rest import errors
 from adapter.rest.fhir_api import fhir_api
 from adapter.services.container import Services
@@ -27,6 +28,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None, *, services: 
     app.config.from_mapping(MAX_CONTENT_LENGTH=settings.max_body_bytes, JSON_SORT_KEYS=False)
     app.extensions["cmp"] = services or Services.build(settings)
     errors.init_app(app)
+    audit.init_app(app)
     app.register_blueprint(fhir_api)
     app.add_url_rule("/", "root", lambda: redirect("/fhir/metadata"))
     logging.getLogger("adapter").setLevel(logging.INFO)

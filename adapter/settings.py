@@ -83,6 +83,8 @@ class Settings:
     default_handling: str = "lenient"
     #: Log SQL statements (debugging only).
     echo_sql: bool = False
+    #: Record an AuditEvent for every REST interaction (docs/decisions/014-audit-trail.md).
+    audit: bool = True
 
     @property
     def effective_database_url(self) -> str:

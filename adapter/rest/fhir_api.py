@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, request
 
+from adapter.audit import context as audit_context
 from adapter.errors import UnsupportedMediaType
 from adapter.rest import request_info as req
 from adapter.rest.bundle_pages import history_bundle, search_bundle
@@ -64,6 +65,7 @@ def metadata() -> Response:
 @fhir_api.post("/", strict_slashes=False)
 def batch_or_transaction() -> Response:
     bundle = req.body_resource()
+    audit_context.note_bundle_type(bundle.get("type"))
     result = bundles.process(req.services(), bundle, req.base_url(), return_pref=req.prefer().return_)
     return fhir_response(result)
 
