@@ -30,6 +30,11 @@ from adapter.services.container import Services
 from adapter.services.write_checks import Change, PendingWrites, record_change, write_transaction
 from adapter.store.sql import StoredResource, VersionConflict
 
+#: Types the system history (``GET /_history``) leaves out: AuditEvents are the server's record of access,
+#: not changes to the data, and one is written for every read, so a client polling ``_history`` would never
+#: see the end of it (docs/decisions/014-audit-trail.md). ``AuditEvent/_history`` still lists them.
+SYSTEM_HISTORY_EXCLUDES = ("AuditEvent",)
+
 _ID_PATTERN = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 _ETAG_PATTERN = re.compile(r'^\s*(?:W/)?"?([0-9]+)"?\s*$')
 
@@ -128,7 +133,8 @@ def history(services: Services, res_type: str | None, res_id: str | None, *, sin
         if res_id is not None and services.store.read(conn, res_type, res_id) is None:
             raise NotFound(f"{res_type}/{res_id} is not known")
         return services.store.history(conn, res_type=res_type, res_id=res_id, since=since, at=at,
-                                      count=count, offset=offset)
+                                      count=count, offset=offset,
+                                      exclude_types=SYSTEM_HISTORY_EXCLUDES if res_type is None else ())
 
 
 # --- writes --------------------------------------------------------------------------------------------------

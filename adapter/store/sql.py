@@ -19,7 +19,7 @@ import hashlib
 import os
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -180,13 +180,16 @@ class ResourceStore:
 
     def history(self, conn: Connection, *, res_type: str | None = None, res_id: str | None = None,
                 since: datetime | None = None, at: datetime | None = None, count: int = 50,
-                offset: int = 0) -> tuple[list[StoredResource], int]:
+                offset: int = 0, exclude_types: Sequence[str] = ()) -> tuple[list[StoredResource], int]:
         """Versions newest first, with the total count (instance, type or system history).
 
-        ``_at`` semantics: the versions current at that moment, one per resource.
+        ``_at`` semantics: the versions current at that moment, one per resource. ``exclude_types`` leaves
+        types out (the system history leaves out the audit trail).
         """
         v = resource_versions.c
         conditions = []
+        if exclude_types:
+            conditions.append(v.res_type.not_in(list(exclude_types)))
         if res_type is not None:
             conditions.append(v.res_type == res_type)
         if res_id is not None:
