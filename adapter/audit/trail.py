@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 from collections.abc import Sequence
 from urllib.parse import urlencode
 
@@ -42,6 +43,9 @@ from adapter.wire.formats import Format
 log = logging.getLogger(__name__)
 
 AUDIT_TYPE = "AuditEvent"
+#: What may go from the URL into an AuditEvent as is (a hostile path could hold NUL, which PostgreSQL refuses).
+_SAFE_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+_SAFE_OPERATION = re.compile(r"\$[A-Za-z0-9\-]{1,64}")
 _WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _CHANGE_ACTIONS = {"create": "C", "update": "U", "delete": "D"}
 
@@ -153,8 +157,9 @@ def _response_facts(services: Services, status: int) -> AuditFacts:
         content = fhirjson.loads(stored.content) if stored.content else None
         if (patient := patient_of(stored.res_type, stored.res_id, content)) is not None:
             patients.append(patient)
-    if not entities and res_type and res_id:
-        entities.append(EntityRef(res_type, res_id, view_args.get("version")))
+    if not entities and _SAFE_ID.fullmatch(res_type or "") and _SAFE_ID.fullmatch(res_id or ""):
+        version = view_args.get("version")
+        entities.append(EntityRef(res_type, res_id, version if _SAFE_ID.fullmatch(version or "") else None))
         if res_type == "Patient":
             patients.append(res_id)
     query = _query()
@@ -195,7 +200,7 @@ def interaction() -> tuple[str, str | None]:
         return ENDPOINT_SUBTYPES[endpoint], None
     operation = next((part for part in request.path.split("/") if part.startswith("$")), None)
     if operation:
-        return "operation", operation
+        return "operation", operation if _SAFE_OPERATION.fullmatch(operation) else "$unknown"
     return _METHOD_SUBTYPES.get(request.method, "operation"), None
 
 

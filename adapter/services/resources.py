@@ -98,6 +98,8 @@ def read(services: Services, res_type: str, res_id: str) -> StoredResource:
     :raise NotFound: no such resource. :raise Gone: it was deleted.
     """
     services.require_type(res_type)
+    if not _ID_PATTERN.fullmatch(res_id):  # cannot exist; and NUL would not even reach the database
+        raise NotFound(f"{res_type}/{res_id[:64]!r} is not known")
     with services.store.connect() as conn:
         stored = services.store.read(conn, res_type, res_id)
     if stored is None:
@@ -110,7 +112,7 @@ def read(services: Services, res_type: str, res_id: str) -> StoredResource:
 def vread(services: Services, res_type: str, res_id: str, version: str) -> StoredResource:
     """One version. :raise NotFound: no such version. :raise Gone: that version is a delete."""
     services.require_type(res_type)
-    if not version.isdigit():
+    if not _ID_PATTERN.fullmatch(res_id) or not version.isascii() or not version.isdigit() or len(version) > 9:
         raise NotFound(f"{res_type}/{res_id} has no version {version!r}")
     with services.store.connect() as conn:
         stored = services.store.read_version(conn, res_type, res_id, int(version))
@@ -129,6 +131,8 @@ def history(services: Services, res_type: str | None, res_id: str | None, *, sin
     """
     if res_type is not None:
         services.require_type(res_type)
+    if res_id is not None and not _ID_PATTERN.fullmatch(res_id):
+        raise NotFound(f"{res_type}/{res_id[:64]!r} is not known")
     with services.store.connect() as conn:
         if res_id is not None and services.store.read(conn, res_type, res_id) is None:
             raise NotFound(f"{res_type}/{res_id} is not known")
