@@ -24,6 +24,7 @@ from adapter.services import (
     validate_operation,
 )
 from adapter.services.history import HistoryRequest
+from adapter.wire.elements import resource_filter
 
 fhir_api = Blueprint("fhir", __name__, url_prefix="/fhir")
 
@@ -52,6 +53,14 @@ OPERATIONS: dict[str, tuple[str, str, tuple[str, ...] | None]] = {
     "fhir.translate": ("translate", "http://hl7.org/fhir/OperationDefinition/ConceptMap-translate",
                        ("ConceptMap",)),
 }
+
+
+@fhir_api.before_request
+def refuse_unanswerable() -> None:
+    """Refuse a request whose answer could not be written (``Accept``/``_format``, ``_summary``) before any
+    work: a write must never commit and then fail as a 406 or 400. :raise NotAcceptable, BadRequest:."""
+    req.out_format()
+    resource_filter(req.services().definitions.types, request.args.get("_summary"), None)
 
 
 @fhir_api.get("/metadata")
