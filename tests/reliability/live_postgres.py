@@ -11,6 +11,7 @@ import glob
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -72,7 +73,10 @@ class PrivateCluster:
         full = [str(self.bin / command[0]), *command[1:]]
         if self._as_postgres:
             full = ["runuser", "-u", "postgres", "--", *full]
-        return subprocess.run(full, capture_output=True, text=True, timeout=120, check=check)
+        done = subprocess.run(full, capture_output=True, text=True, timeout=120, check=False)
+        if check and done.returncode != 0:
+            raise RuntimeError(f"{' '.join(full)} failed ({done.returncode}): {done.stderr[-2000:]}")
+        return done
 
     def start(self) -> None:
         options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c max_connections=100"
@@ -89,13 +93,19 @@ class PrivateCluster:
 
 
 @contextmanager
-def private_cluster(root: Path) -> Iterator[PrivateCluster]:
-    cluster = PrivateCluster(root)
-    cluster.start()
+def private_cluster() -> Iterator[PrivateCluster]:
+    """A started cluster in a new folder under the system temp folder (pytest's own is private to the
+    user running the tests, which the ``postgres`` user cannot enter); removed afterwards."""
+    root = Path(tempfile.mkdtemp(prefix="cmp-pg-"))
     try:
-        yield cluster
+        cluster = PrivateCluster(root)
+        cluster.start()
+        try:
+            yield cluster
+        finally:
+            cluster.stop("immediate")
     finally:
-        cluster.stop("immediate")
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def server_processes(port: int) -> tuple[int, list[int]]:

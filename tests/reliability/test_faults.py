@@ -134,7 +134,8 @@ def _wait_until_gone(admin, backend: int, timeout: float = 60) -> None:
 
 
 class Load:
-    """Client threads creating patients and reading one back, recording every answer."""
+    """Client threads creating patients and reading one back, recording every answer by the phase the request
+    started and ended in (``down`` only when it did both while PostgreSQL was down)."""
 
     def __init__(self, base: str, seed_id: str, threads: int = 4) -> None:
         self.base, self.seed_id = base, seed_id
@@ -163,6 +164,7 @@ class Load:
         count = 0
         while not self._stop.is_set():
             count += 1
+            started_in = self.phase
             try:
                 if count % 2:
                     response = session.post(f"{self.base}/Patient", json=_patient(f"l{number}-{count}"),
@@ -173,8 +175,9 @@ class Load:
                 with self._lock:
                     self.bad.append(f"{self.phase}: {type(exc).__name__}")
                 continue
+            phase = self.phase if started_in == self.phase else f"{started_in}->{self.phase}"
             with self._lock:
-                self.statuses[(self.phase, response.status_code)] += 1
+                self.statuses[(phase, response.status_code)] += 1
                 if response.status_code == 201:
                     self.acknowledged.append(response.headers["Location"].split("/_history")[0].rsplit("/", 1)[1])
                 if response.status_code < 300:
@@ -184,13 +187,11 @@ class Load:
                     if body["resourceType"] == "OperationOutcome" and response.headers.get("Retry-After"):
                         self.unavailable_outcomes += 1
                 else:
-                    self.bad.append(f"{self.phase}: {response.status_code} {response.text[:200]}")
+                    self.bad.append(f"{phase}: {response.status_code} {response.text[:200]}")
 
 
 def test_postgres_restarted_under_load_gives_503s_then_recovers_losing_nothing(tmp_path, base_settings, definitions):
-    root = tmp_path / "pg"
-    root.mkdir()
-    with private_cluster(root) as cluster, \
+    with private_cluster() as cluster, \
             running_server(_server_env(tmp_path, base_settings, cluster.url), workers=2) as base:
         port = urlsplit(base).port
         master = server_processes(port)[0]
@@ -203,8 +204,8 @@ def test_postgres_restarted_under_load_gives_503s_then_recovers_losing_nothing(t
             time.sleep(1)
             load.phase = "down"
             time.sleep(4)
+            load.phase = "recovering"  # from the moment it is started
             cluster.start()
-            load.phase = "recovering"
             deadline = time.monotonic() + 90
             restarted = time.monotonic()
             while time.monotonic() < deadline and load.last_success < restarted + 1:
