@@ -374,6 +374,7 @@ def _mutate(text: str, data) -> str:
     return "\n".join(lines[: data.draw(st.integers(1, len(lines)))])
 
 
+@pytest.mark.slow  # each example maps and validates a whole CSV file
 @_FUZZ
 @given(data=st.data())
 def test_mutated_csv_imports_are_all_or_nothing_and_never_5xx(client, services, data):
@@ -405,6 +406,7 @@ def test_hostile_import_bodies_are_refused(client, services, body):
 # --- X12 837P: the parser answers every input with claims or ParseErrors ------------------------------------------
 
 
+@pytest.mark.slow
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_mutated_x12_is_parsed_or_rejected_never_raises(data):
