@@ -6,9 +6,19 @@ response) and :mod:`adapter.audit.trail` (the AuditEvents). See docs/decisions/0
 
 from __future__ import annotations
 
+import atexit
+import logging
+import weakref
+from pathlib import Path
+
 from flask import Flask
 
 from adapter.audit import request_log, trail
+from adapter.audit.queue import AuditQueue
+
+log = logging.getLogger(__name__)
+QUEUE_EXTENSION = "cmp_audit_queue"
+_QUEUES: weakref.WeakSet[AuditQueue] = weakref.WeakSet()
 
 
 def init_app(app: Flask) -> None:
@@ -23,3 +33,21 @@ def init_app(app: Flask) -> None:
             services.write_checks.append(check)
     app.before_request(trail.guard_audit_type)
     app.after_request(trail.record_response)
+    settings = services.settings
+    if settings.audit and settings.audit_flush_ms > 0:
+        spool = Path(settings.data_dir) / "audit-spool"
+        queue = AuditQueue(services, spool, settings.audit_flush_ms / 1000)
+        try:
+            recovered = AuditQueue.recover(services, spool)
+            if recovered:
+                log.warning("stored %d audit events spooled by workers that stopped", recovered)
+        except Exception as exc:  # the database may be away at start-up: the files wait for the next start
+            log.warning("spooled audit events not recovered yet (%s)", type(exc).__name__)
+        app.extensions[QUEUE_EXTENSION] = queue
+        _QUEUES.add(queue)
+
+
+@atexit.register
+def _flush_all() -> None:
+    for queue in list(_QUEUES):
+        queue.close()

@@ -7,8 +7,9 @@ Two moments, so that every interaction is recorded exactly once and a change is 
   change it records, or neither does.
 - **Everything else** (reads, searches, history, operations that store nothing, and every refusal or
   failure, including writes rolled back) is recorded by :func:`record_response` after the response is
-  decided, in a small transaction of its own. If that record cannot be written the client gets a 503
-  instead of the data: nothing is served that the trail does not show.
+  decided: spooled and stored in batches by :mod:`adapter.audit.queue` (``audit_flush_ms``), or with
+  ``audit_flush_ms = 0`` in a small transaction of its own. If the record cannot be spooled (or, unbatched,
+  stored) the client gets a 503 instead of the data: nothing is served that the trail will not show.
 
 AuditEvents are written with :meth:`ResourceStore.create` directly, which records no change, so writing one
 never triggers another (no recursion). Reads and searches of AuditEvent itself are not audited (the admins
@@ -27,7 +28,7 @@ import re
 from collections.abc import Sequence
 from urllib.parse import urlencode
 
-from flask import Response, g, has_request_context, request
+from flask import Response, current_app, g, has_request_context, request
 from sqlalchemy import Connection
 
 from adapter import fhirjson
@@ -124,8 +125,12 @@ def record_response(response: Response) -> Response:
         return response
     try:
         facts = _response_facts(services, response.status_code)
-        with services.store.begin() as conn:
-            write_event(services, conn, facts)
+        queue = current_app.extensions.get("cmp_audit_queue")
+        if queue is not None:
+            queue.put(audit_event(facts))  # spooled now, stored within audit_flush_ms (adapter.audit.queue)
+        else:
+            with services.store.begin() as conn:
+                write_event(services, conn, facts)
     except Exception as exc:  # any failure to record must not let the answer through unrecorded
         log.error("could not write the audit record (%s); answering 503", type(exc).__name__)
         if response.status_code >= 500:
