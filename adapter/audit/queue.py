@@ -164,7 +164,11 @@ class AuditQueue:
 
 
 def store_events(services: Services, events: list[dict], *, skip_existing: bool = False) -> int:
-    """Store AuditEvents (ids already assigned) in one transaction."""
+    """Store AuditEvents (ids already assigned) in one transaction: in bulk, or (recovering a spool that may
+    hold some already stored) one by one, skipping those."""
+    if not skip_existing:
+        with services.store.begin() as conn:
+            return services.store.create_many(conn, AUDIT_TYPE, events)
     stored = 0
     with services.store.begin() as conn:
         for event in events:
@@ -172,8 +176,7 @@ def store_events(services: Services, events: list[dict], *, skip_existing: bool 
                 services.store.create(conn, AUDIT_TYPE, event, event["id"])
                 stored += 1
             except DuplicateResource:
-                if not skip_existing:
-                    raise
+                pass
     return stored
 
 

@@ -93,7 +93,8 @@ def record_write(services: Services, conn: Connection, changes: Sequence[Change]
         subtype = next(iter(interactions)) if len(interactions) == 1 else "transaction"
     elif subtype in ("transaction", "operation"):
         action = "E"
-    facts = _facts(services, subtype, 200, operation=operation, action=action,
+    status = 201 if subtype == "create" or (subtype == "update" and action == "C") else 200  # as answered
+    facts = _facts(services, subtype, status, operation=operation, action=action,
                    entities=[EntityRef(c.res_type, c.res_id, c.version) for c in changes],
                    patients=[p for c in changes if (p := patient_of(c.res_type, c.res_id, c.resource))])
     write_event(services, conn, facts)

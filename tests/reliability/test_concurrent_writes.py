@@ -124,11 +124,16 @@ def live_postgres_base(tmp_path_factory, base_settings):
     from tests.reliability.live_postgres import shared_schema
 
     with shared_schema(f"race-{uuid.uuid4().hex[:8]}") as database_url:
-        env = {"CMP_ADAPTER_DATA_DIR": str(tmp_path_factory.mktemp("race")), "CMP_ADAPTER_DATABASE_URL": database_url,
+        data_dir = tmp_path_factory.mktemp("race")
+        env = {"CMP_ADAPTER_DATA_DIR": str(data_dir), "CMP_ADAPTER_DATABASE_URL": database_url,
                "CMP_ADAPTER_FHIR_PACKAGES": base_settings.fhir_packages,
                "CMP_ADAPTER_COMPILED_CACHE_DIR": base_settings.effective_compiled_cache_dir}
+        _SERVER_DIR["path"] = data_dir
         with running_server(env, workers=3) as base:
             yield base
+
+
+_SERVER_DIR: dict = {}
 
 
 FHIR_JSON = {"Content-Type": "application/fhir+json"}
@@ -191,5 +196,22 @@ def test_fifty_http_conditional_creates_with_one_identifier_make_one_resource(li
     with ThreadPoolExecutor(max_workers=WRITERS) as pool:
         statuses = list(pool.map(attempt, range(WRITERS)))
     assert sorted(set(statuses)) == [200, 201] and statuses.count(201) == 1, statuses
-    found = requests.get(f"{base}/Patient", params={"identifier": "urn:test:http|one"}, timeout=60).json()
+    found = requests.get(f"{base}/Patient", params={"identifier": "urn:test:http|one"}, timeout=60,
+                         headers={"X-Request-ID": "search-one"}).json()
     assert found["total"] == 1
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_the_server_log_has_request_ids_and_no_query_values(live_postgres_base):
+    """The real server's log (gunicorn access log and the app's lines) after the requests above."""
+    import requests
+
+    requests.get(f"{live_postgres_base}/Patient", params={"family": "Xylophonist"}, timeout=60,
+                 headers={"X-Request-ID": "log-check"})
+    requests.put(f"{live_postgres_base}/Patient/log-check", json={"resourceType": "Patient", "id": "other"},
+                 headers={**FHIR_JSON, "X-Request-ID": "log-check-2"}, timeout=60)  # a 400 quoting the ids
+    text = "".join(path.read_text(errors="replace") for path in _SERVER_DIR["path"].glob("server-*.log"))
+    assert '"GET /fhir/Patient" 200' in text and "rid=log-check" in text
+    assert "[log-check-2]: 400 BadRequest" in text
+    assert "Xylophonist" not in text and "urn:test:http" not in text and "'other'" not in text
