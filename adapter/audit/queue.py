@@ -30,6 +30,8 @@ import time
 import uuid
 from pathlib import Path
 
+from sqlalchemy import event as sa_event
+
 from adapter import fhirjson
 from adapter.services.container import Services
 from adapter.store.sql import DuplicateResource
@@ -58,7 +60,11 @@ class AuditQueue:
         self._file: tuple[int, Path] | None = None
         self._batches = itertools.count()
         self._thread: threading.Thread | None = None
+        self._closed = False
         spool_dir.mkdir(parents=True, exist_ok=True)
+        # Services.close() disposes the engine: from then on the thread must not open connections again (they
+        # would stay pooled for the life of the process); what is pending stays in the spool for the next start.
+        sa_event.listen(services.store.engine, "engine_disposed", self._on_dispose)
 
     def put(self, event: dict) -> None:
         """Spool and queue one event (its ``id`` is set here). :raise OSError: the spool cannot be written."""
@@ -75,6 +81,8 @@ class AuditQueue:
 
     def flush(self) -> int:
         """Store every pending event in one transaction; returns how many. On failure they stay pending."""
+        if self._closed:
+            return 0
         with self._flush_lock:
             with self._lock:
                 batch, spool = self._pending, self._file
@@ -95,6 +103,9 @@ class AuditQueue:
             if spool is not None:
                 spool[1].unlink(missing_ok=True)
             return len(batch)
+
+    def _on_dispose(self, _engine: object) -> None:
+        self._closed = True
 
     def close(self) -> None:
         """Store what is pending (process exit); what cannot be stored stays spooled for the next start."""
@@ -158,7 +169,7 @@ class AuditQueue:
                 idle_since = time.monotonic()
             with self._lock:
                 idle = not self._pending and time.monotonic() - idle_since > IDLE_SECONDS
-                if idle or failures >= MAX_FAILURES:  # the next put() starts a thread again
+                if idle or failures >= MAX_FAILURES or self._closed:  # the next put() starts a thread again
                     self._thread = None
                     return
 

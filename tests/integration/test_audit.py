@@ -289,3 +289,19 @@ def test_queued_events_survive_a_database_outage(app, client, services):
             conn.execute(text("ALTER TABLE search_date_away RENAME TO search_date"))
     assert queue.flush() == 2
     assert len(audit_events(client, "subtype=search-type")) == 2
+
+
+def test_a_closed_service_queue_opens_no_more_connections(settings, definitions):
+    """Services.close() (the end of a test, of a CLI run) stops the queue: no connection is opened again
+    behind the closed engine's back; what was pending stays spooled for the next start."""
+    from adapter.app import create_app
+    from adapter.services.container import Services
+
+    services = Services.build(settings, definitions=definitions)
+    app = create_app(settings, services=services)
+    app.test_client().get("/fhir/Patient?family=Closing")
+    services.close()
+    checked_out = services.store.engine.pool.checkedin() + services.store.engine.pool.checkedout()
+    assert app.extensions["cmp_audit_queue"].flush() == 0
+    assert services.store.engine.pool.checkedin() + services.store.engine.pool.checkedout() == checked_out == 0
+    assert len(list((Path(settings.data_dir) / "audit-spool").glob("*.jsonl"))) == 1
