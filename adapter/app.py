@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Flask, redirect
 
+from adapter import audit
 from adapter.auth import enforcement, smart_api
 from adapter.auth.needs import PUBLIC
 from adapter.rest import bulk_api, errors
@@ -35,6 +36,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None, *, services: 
     app.config.from_mapping(MAX_CONTENT_LENGTH=settings.max_body_bytes, JSON_SORT_KEYS=False)
     app.extensions["cmp"] = services or Services.build(settings)
     errors.init_app(app)
+    audit.init_app(app)  # first: refusals by the auth hooks are audited with their request id
     access = {**ACCESS, **BULK_ACCESS, **RULES_ACCESS, **MEASURES_ACCESS, **smart_api.ACCESS, "root": PUBLIC}
     enforcement.init_app(app, settings, app.extensions["cmp"], access)
     app.register_blueprint(smart_api.smart_api)

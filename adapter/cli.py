@@ -30,7 +30,9 @@ def _settings(database_url: str | None = None) -> Settings:
 @click.version_option(package_name="cmp-fhir-adapter")
 def main() -> None:
     """cmp-fhir-adapter: a FHIR R4 server and translator for Medicaid care-management programs."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from adapter.audit.request_log import configure_logging
+
+    configure_logging(logging.INFO)
 
 
 @main.command()

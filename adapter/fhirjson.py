@@ -23,13 +23,37 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
+#: The largest decimal exponent a number may have: beyond an IEEE double (about 1.8e308) no consumer can
+#: hold it, and the search index (floats) cannot either. Applies to the exponent as written too, so that
+#: ``0e999999999999`` cannot send decimal arithmetic into overflow.
+MAX_EXPONENT = 308
+#: Digits of the longest integer literal accepted (a double's range; Python's own limit is 4300).
+MAX_INTEGER_DIGITS = 309
+
+
+def json_decimal(text: str) -> Decimal:
+    """A JSON number with a fraction or exponent, exact. :raise ValueError: beyond :data:`MAX_EXPONENT`."""
+    value = Decimal(text)
+    exponent = value.as_tuple().exponent
+    if abs(exponent) > MAX_EXPONENT + 100 or (not value.is_zero() and abs(value.adjusted()) > MAX_EXPONENT):
+        raise ValueError(f"the number {text[:40]} is out of range (|exponent| > {MAX_EXPONENT})")
+    return value
+
+
+def json_integer(text: str) -> int:
+    """A JSON integer. :raise ValueError: more than :data:`MAX_INTEGER_DIGITS` digits."""
+    if len(text.lstrip("-")) > MAX_INTEGER_DIGITS:
+        raise ValueError(f"an integer of {len(text)} digits is out of range")
+    return int(text)
+
+
 def loads(data: bytes | str) -> Any:
-    """Parse JSON with exact decimals; NaN and Infinity are rejected (not JSON).
+    """Parse JSON with exact decimals; NaN, Infinity and numbers beyond a double's range are rejected.
 
     Raises:
         simplejson.JSONDecodeError, UnicodeDecodeError, ValueError: the input is not JSON.
     """
-    return simplejson.loads(data, use_decimal=True, parse_constant=_reject_constant)
+    return simplejson.loads(data, parse_float=json_decimal, parse_int=json_integer, parse_constant=_reject_constant)
 
 
 def dumps(value: Any, *, pretty: bool = False) -> bytes:

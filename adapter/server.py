@@ -37,6 +37,7 @@ def run_gunicorn(settings: Settings, *, host: str, port: int, workers: int) -> N
         "graceful_timeout": 30,
         "keepalive": 5,
         "accesslog": "-",
-        "access_log_format": '%(h)s "%(r)s" %(s)s %(b)s %(M)sms',
+        # the path without the query string (search values are PHI), and the request id of the app's lines
+        "access_log_format": '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms rid=%({x-request-id}o)s',
     }
     _Gunicorn(settings, options).run()

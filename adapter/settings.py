@@ -126,6 +126,11 @@ class Settings:
     auth_external_issuer: str = ""
     auth_external_jwks_url: str = ""
     auth_external_audience: str = ""
+    #: Record an AuditEvent for every REST interaction (docs/decisions/014-audit-trail.md).
+    audit: bool = True
+    #: AuditEvents of reads, searches and refusals are spooled and stored in batches at most this many ms
+    #: apart; 0 stores each one before the response leaves (writes are always audited in their transaction).
+    audit_flush_ms: int = 200
 
     @property
     def effective_database_url(self) -> str:

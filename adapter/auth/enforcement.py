@@ -113,6 +113,7 @@ def _authorize() -> None:
         return
     access = auth.tokens.access_for(request.headers.get("Authorization"))
     g.cmp_access = access
+    g.client_id = access.client_id  # who the audit trail names (adapter.audit.context)
     refusal = need.refusal(access, request.view_args, extra=_extra_letters(need, access))
     if refusal is not None:
         raise Forbidden(refusal)

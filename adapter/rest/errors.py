@@ -3,15 +3,21 @@
 A :class:`~adapter.errors.FhirError` keeps its status and issues; a Werkzeug HTTP error (unknown route,
 method not allowed, body too large) keeps its status; anything else is a bug and becomes a bare 500 whose
 details stay in the log. 4xx are logged without a stack trace, 5xx with one (as HAPI's
-``ExceptionHandlingInterceptor`` does).
+``ExceptionHandlingInterceptor`` does). A lost database connection (PostgreSQL restarting, the network) is
+a 503 with ``Retry-After``, not a 500.
+
+Log lines never carry PHI: an error is logged by status, class and its issues' codes, locations and rule
+ids, never the diagnostics (they quote values); a stack trace is logged by frames and exception class,
+without the exception's message (see docs/security.md, "Audit and logging").
 """
 
 from __future__ import annotations
 
 import logging
+import traceback
 
 from flask import Flask, Response
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from adapter.errors import FhirError, Issue, NotAcceptable
@@ -27,7 +33,7 @@ _HTTP_ISSUE_CODES = {404: "not-found", 405: "not-supported", 413: "too-costly", 
 def init_app(app: Flask) -> None:
     app.register_error_handler(FhirError, _fhir_error)
     app.register_error_handler(HTTPException, _http_error)
-    app.register_error_handler(OperationalError, _database_unavailable)
+    app.register_error_handler(DBAPIError, _database_unavailable)
     app.register_error_handler(Exception, _unexpected)
 
 
@@ -40,7 +46,7 @@ def _format_or_json() -> Format:
 
 
 def _fhir_error(error: FhirError) -> Response:
-    log.info("%s %s: %s", error.status, type(error).__name__, error)
+    log.info("%s %s: %s", error.status, type(error).__name__, _issue_summary(error.issues))
     return outcome_response(error.issues, error.status, error.headers, _format_or_json())
 
 
@@ -54,16 +60,35 @@ def _http_error(error: HTTPException) -> Response:
     return outcome_response([Issue("error", code, message)], status, headers, _format_or_json())
 
 
+def _issue_summary(issues: list[Issue]) -> str:
+    """``invalid@Patient.name[0] required@Patient.gender[rule ele-1]``: what and where, no values."""
+    return " ".join(f"{issue.code}@{issue.expression or '-'}" + (f"[rule {issue.rule_id}]" if issue.rule_id else "")
+                    for issue in issues)
+
+
+def is_disconnect(error: DBAPIError) -> bool:
+    """The database is out of reach (refused, restarted, connection dropped), not a bug in a statement."""
+    if error.connection_invalidated or isinstance(error, InterfaceError):
+        return True
+    if not isinstance(error, OperationalError):
+        return False
+    message = str(error.orig).lower()
+    return any(sign in message for sign in ("connect", "connection", "terminating", "shutting down", "closed",
+                                            "starting up", "recovery mode", "server closed",
+                                            "database is locked"))
+
+
 def _database_unavailable(error: DBAPIError) -> Response:
-    if not error.connection_invalidated and "could not connect" not in str(error).lower() \
-            and "connection" not in str(error).lower():
+    if not is_disconnect(error):
         return _unexpected(error)
-    log.error("database unavailable: %s", error.orig)
+    log.error("database unavailable: %s", type(error.orig).__name__)
     return outcome_response([Issue("error", "transient", "the database is unavailable; retry later")], 503,
                             {"Retry-After": "5"}, _format_or_json())
 
 
 def _unexpected(error: Exception) -> Response:
-    log.exception("unexpected error")
+    frames = "".join(traceback.format_tb(error.__traceback__))
+    log.error("unexpected error %s.%s (message withheld: it may quote data)\n%s", type(error).__module__,
+              type(error).__name__, frames)
     return outcome_response([Issue("fatal", "exception", "internal server error; the details are in the server log")],
                             500, None, _format_or_json())

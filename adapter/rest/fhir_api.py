@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, request
 
 from adapter import fhirjson
+from adapter.audit import context as audit_context
 from adapter.auth import enforcement, smart_api
 from adapter.auth.needs import PER_ENTRY, PUBLIC, Need, Restricted, on, on_every_type, on_type
 from adapter.errors import BadRequest, UnsupportedMediaType
@@ -28,6 +29,7 @@ from adapter.services import (
     validate_operation,
 )
 from adapter.services.history import HistoryRequest
+from adapter.wire.elements import resource_filter
 
 fhir_api = Blueprint("fhir", __name__, url_prefix="/fhir")
 
@@ -99,6 +101,14 @@ ACCESS: dict[str, Need] = {
 }
 
 
+@fhir_api.before_request
+def refuse_unanswerable() -> None:
+    """Refuse a request whose answer could not be written (``Accept``/``_format``, ``_summary``) before any
+    work: a write must never commit and then fail as a 406 or 400. :raise NotAcceptable, BadRequest:."""
+    req.out_format()
+    resource_filter(req.services().definitions.types, request.args.get("_summary"), None)
+
+
 @fhir_api.get("/metadata")
 def metadata() -> Response:
     endpoints = {rule.endpoint for rule in current_app.url_map.iter_rules()}
@@ -111,6 +121,7 @@ def metadata() -> Response:
 @fhir_api.post("/", strict_slashes=False)
 def batch_or_transaction() -> Response:
     bundle = req.body_resource()
+    audit_context.note_bundle_type(bundle.get("type"))
     result = bundles.process(req.services(), bundle, req.base_url(), return_pref=req.prefer().return_,
                              guard=enforcement.entry_guard())
     return fhir_response(result)

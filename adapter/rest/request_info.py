@@ -75,7 +75,7 @@ def json_body() -> object:
     data = request.get_data(cache=False)
     try:
         return fhirjson.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise BadRequest(f"the body is not valid JSON: {exc}") from exc
 
 

@@ -8,6 +8,7 @@ from email.utils import format_datetime
 from flask import Response, request
 
 from adapter import fhirjson
+from adapter.audit import context as audit_context
 from adapter.rest import request_info
 from adapter.rest.outcome import operation_outcome
 from adapter.store.sql import StoredResource
@@ -38,6 +39,7 @@ def fhir_response(resource: dict, status: int = 200, headers: dict[str, str] | N
 
 def stored_response(stored: StoredResource, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     """A stored version: its bytes as stored, unless XML, ``_pretty``, ``_summary`` or ``_elements`` ask otherwise."""
+    audit_context.note_returned(stored)
     fmt = request_info.out_format()
     types = request_info.services().definitions.types
     trim = resource_filter(types, request.args.get("_summary"), request.args.get("_elements"))

@@ -240,6 +240,8 @@ def parse_search(definitions: Definitions, resource_type: str, pairs: Iterable[t
     parser = _QueryParser(definitions, resource_type, handling == "strict")
     fields: dict = {"count": min(default_count, max_count)}
     for name, value in pairs:
+        if "\x00" in name or "\x00" in value:
+            raise BadRequest("a search parameter holds a NUL character (%00)")
         if name in PASSED_THROUGH or value == "":
             continue
         if name.startswith("_") and name.split(":", 1)[0] in _RESULT_PARAMS:
@@ -505,9 +507,15 @@ def unescape(text: str) -> str:
     return _ESCAPED.sub(r"\1", text)
 
 
+#: The largest ``_count``/``_offset`` read (a 32-bit integer): beyond, SQL integer parameters overflow.
+MAX_PAGE_NUMBER = 2**31 - 1
+
+
 def _non_negative(name: str, value: str) -> int:
-    if not value.isdigit():
+    if not value.isascii() or not value.isdigit():
         raise BadRequest(f"search parameter {name!r}: expected a non-negative integer, not {value!r}")
+    if len(value) > 10 or int(value) > MAX_PAGE_NUMBER:
+        raise BadRequest(f"search parameter {name!r}: {value[:20]} is larger than {MAX_PAGE_NUMBER}")
     return int(value)
 
 

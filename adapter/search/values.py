@@ -64,7 +64,9 @@ def parse_decimal(text: str) -> Decimal | None:
         value = Decimal(text)
     except InvalidOperation:
         return None
-    return value if value.is_finite() else None
+    if not value.is_finite() or abs(value.as_tuple().exponent) > 400 or abs(value.adjusted()) > 308:
+        return None  # beyond a double: the index cannot compare it (and 1e999999999 overflows the range math)
+    return value
 
 
 @dataclass(frozen=True, slots=True)

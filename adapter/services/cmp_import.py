@@ -137,6 +137,8 @@ def _store(services: Services, module: Any, records: list, rejected: list[Issue]
             resources += module.to_fhir(record)
         except UnmappedCode as error:
             rejected.append(Issue("error", "code-invalid", f"{where}: {error}", where))
+        except ValueError as error:  # a value the mapping cannot map (an unknown status): the record's fault
+            rejected.append(Issue("error", "value", f"{where}: {error}", where))
     if rejected:
         raise Unprocessable(issues=rejected)
     return store_resources(services, resources, base_url, source_system, source_format)

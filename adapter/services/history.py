@@ -47,9 +47,12 @@ def _int(params: Mapping[str, str], name: str, default: int) -> int:
     if raw is None:
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError as exc:
         raise BadRequest(f"{name}={raw!r} is not a whole number", expression=name) from exc
+    if abs(value) > 2**31 - 1:  # SQL integer parameters overflow beyond
+        raise BadRequest(f"{name} is larger than {2**31 - 1}", expression=name)
+    return value
 
 
 def _instant(raw: str | None, name: str) -> datetime | None:

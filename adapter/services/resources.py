@@ -31,6 +31,11 @@ from adapter.services.write_checks import Change, PendingWrites, record_change, 
 from adapter.store.sql import StoredResource, VersionConflict
 from adapter.subscriptions.definition import check_subscription
 
+#: Types the system history (``GET /_history``) leaves out: AuditEvents are the server's record of access,
+#: not changes to the data, and one is written for every read, so a client polling ``_history`` would never
+#: see the end of it (docs/decisions/014-audit-trail.md). ``AuditEvent/_history`` still lists them.
+SYSTEM_HISTORY_EXCLUDES = ("AuditEvent",)
+
 _ID_PATTERN = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 _ETAG_PATTERN = re.compile(r'^\s*(?:W/)?"?([0-9]+)"?\s*$')
 #: Checks a type needs beyond its profiles before it is stored; they may set server-managed elements.
@@ -102,6 +107,8 @@ def read(services: Services, res_type: str, res_id: str) -> StoredResource:
     :raise NotFound: no such resource. :raise Gone: it was deleted.
     """
     services.require_type(res_type)
+    if not _ID_PATTERN.fullmatch(res_id):  # cannot exist; and NUL would not even reach the database
+        raise NotFound(f"{res_type}/{res_id[:64]!r} is not known")
     with services.store.connect() as conn:
         stored = services.store.read(conn, res_type, res_id)
     if stored is None:
@@ -114,7 +121,7 @@ def read(services: Services, res_type: str, res_id: str) -> StoredResource:
 def vread(services: Services, res_type: str, res_id: str, version: str) -> StoredResource:
     """One version. :raise NotFound: no such version. :raise Gone: that version is a delete."""
     services.require_type(res_type)
-    if not version.isdigit():
+    if not _ID_PATTERN.fullmatch(res_id) or not version.isascii() or not version.isdigit() or len(version) > 9:
         raise NotFound(f"{res_type}/{res_id} has no version {version!r}")
     with services.store.connect() as conn:
         stored = services.store.read_version(conn, res_type, res_id, int(version))
@@ -133,11 +140,14 @@ def history(services: Services, res_type: str | None, res_id: str | None, *, sin
     """
     if res_type is not None:
         services.require_type(res_type)
+    if res_id is not None and not _ID_PATTERN.fullmatch(res_id):
+        raise NotFound(f"{res_type}/{res_id[:64]!r} is not known")
     with services.store.connect() as conn:
         if res_id is not None and services.store.read(conn, res_type, res_id) is None:
             raise NotFound(f"{res_type}/{res_id} is not known")
         return services.store.history(conn, res_type=res_type, res_id=res_id, since=since, at=at,
-                                      count=count, offset=offset)
+                                      count=count, offset=offset,
+                                      exclude_types=SYSTEM_HISTORY_EXCLUDES if res_type is None else ())
 
 
 # --- writes --------------------------------------------------------------------------------------------------

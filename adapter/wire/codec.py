@@ -6,6 +6,7 @@ Only XML, ``_pretty`` and element filtering parse them again (never through fhir
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import simplejson
@@ -40,7 +41,33 @@ def decode(data: bytes, fmt: Format, types: TypeModel, *, max_depth: int) -> dic
     if not isinstance(resource.get("resourceType"), str):
         raise BadRequest("the JSON object has no resourceType", expression="resourceType")
     _check_depth(resource, max_depth)
+    if _SUSPECT_ESCAPE.search(data):
+        _check_strings(resource)
     return resource
+
+
+#: ``\u0000`` and surrogate escapes: JSON allows them, but a lone surrogate is not Unicode text (it cannot
+#: be stored or written back as UTF-8) and PostgreSQL text cannot hold NUL.
+_SUSPECT_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
+
+
+def _check_strings(value: Any) -> None:
+    """:raise BadRequest: a string (or key) holds NUL or a lone surrogate."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, str):
+            if "\x00" in node:
+                raise BadRequest("the body has a NUL character (\\u0000) in a string")
+            try:
+                node.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise BadRequest("the body has a lone surrogate escape (\\ud800-\\udfff) in a string") from exc
 
 
 def _check_depth(value: Any, max_depth: int) -> None:

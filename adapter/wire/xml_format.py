@@ -34,6 +34,7 @@ from typing import Any
 
 from lxml import etree
 
+from adapter import fhirjson
 from adapter.conformance.structure import JSON_BOOLEAN_TYPES, JSON_NUMBER_TYPES, ElementDef, TypeModel
 from adapter.errors import BadRequest, Unprocessable
 
@@ -616,10 +617,13 @@ def _typed(text: str, type_code: str, element: etree._Element, path: str) -> Any
         if text in ("true", "false"):
             return text == "true"
     elif type_code in JSON_NUMBER_TYPES:
-        if _JSON_INTEGER.match(text):
-            return int(text)
-        if type_code == "decimal" and _JSON_DECIMAL.match(text):
-            return Decimal(text)
+        try:  # the JSON codec's own conversions, range limits included
+            if _JSON_INTEGER.match(text):
+                return fhirjson.json_integer(text)
+            if type_code == "decimal" and _JSON_DECIMAL.match(text):
+                return fhirjson.json_decimal(text)
+        except ValueError as exc:
+            raise _error(element, str(exc), path) from exc
     else:
         return text
     raise _error(element, f"value {text!r} is not a valid {type_code}", path)

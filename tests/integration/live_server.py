@@ -54,9 +54,9 @@ def _wait_until_up(base: str, process: subprocess.Popen, timeout: float, log_pat
         if process.poll() is not None:
             raise RuntimeError(f"server exited with {process.returncode}:\n{log_path.read_text()[-3000:]}")
         try:
-            if requests.get(f"{base}/metadata", timeout=5).status_code == 200:
+            if requests.get(f"{base}/metadata", timeout=10).status_code == 200:
                 return
-        except (requests.ConnectionError, requests.Timeout):
-            pass  # not listening yet, or still loading definitions on a busy machine
+        except (requests.ConnectionError, requests.Timeout):  # not listening yet, or busy loading (a slow CI)
+            pass
         time.sleep(0.2)
     raise RuntimeError(f"server did not answer within {timeout}s:\n{log_path.read_text()[-3000:]}")
