@@ -64,7 +64,8 @@ def visibility(access: Access | None, compartments: dict[str, tuple[str, ...]]) 
     is off."""
     if access is None:
         return None
-    return Visibility(readable_types=_readable(access.permissions), members=members(access, compartments))
+    return Visibility(readable_types=_readable(access.permissions), members=members(access, compartments),
+                      hidden_types=access.permissions.hidden_types("r"))
 
 
 def members(access: Access, compartments: dict[str, tuple[str, ...]]) -> Members | None:

@@ -57,6 +57,11 @@ class SystemScope:
         return f"system/{self.res_type}.{letters}"
 
 
+#: Types a ``*`` scope does not cover: only a scope naming them grants them. The audit trail holds every
+#: client's queries (which carry PHI) and addresses; it is for administrators, not for any broad reader.
+ADMIN_TYPES: frozenset[str] = frozenset({"AuditEvent"})
+
+
 @dataclass(frozen=True)
 class Permissions:
     """Letters granted per resource type (``*`` for every type): what a set of scopes allows."""
@@ -75,7 +80,9 @@ class Permissions:
         return cls.from_scopes(s for s in (SystemScope.parse(p) for p in scope_string.split()) if s is not None)
 
     def letters(self, res_type: str) -> frozenset[str]:
-        """What this allows on ``res_type`` (its own scopes and the ``*`` ones)."""
+        """What this allows on ``res_type`` (its own scopes and the ``*`` ones, except on :data:`ADMIN_TYPES`)."""
+        if res_type in ADMIN_TYPES:
+            return self.by_type.get(res_type, frozenset())
         return self.by_type.get(res_type, frozenset()) | self.by_type.get(ANY_TYPE, frozenset())
 
     def allows(self, res_type: str, letter: str) -> bool:
@@ -100,6 +107,10 @@ class Permissions:
         if letter in self.by_type.get(ANY_TYPE, frozenset()):
             return None
         return frozenset(t for t, letters in self.by_type.items() if letter in letters)
+
+    def hidden_types(self, letter: str) -> frozenset[str]:
+        """The admin types on which ``letter`` is not granted (a ``*`` grant leaves them out)."""
+        return frozenset(t for t in ADMIN_TYPES if letter not in self.letters(t))
 
     def is_empty(self) -> bool:
         return not any(self.by_type.values())
@@ -132,7 +143,8 @@ def grant(requested: str, registered: str) -> list[str]:
     everywhere = frozenset().union(*(letters for (t, _), letters in granted.items() if t == ANY_TYPE))
     result = []
     for (res_type, version), letters in granted.items():
-        own = letters if res_type == ANY_TYPE else letters - everywhere  # nothing the * scope already grants
+        # nothing the * scope already grants (except on the admin types, which * does not cover)
+        own = letters if res_type == ANY_TYPE or res_type in ADMIN_TYPES else letters - everywhere
         if own:
             result.append(SystemScope(res_type, own, version).text())
     return result

@@ -58,6 +58,12 @@ def _exports() -> BulkExports:
     return current_app.extensions["cmp_bulk"]
 
 
+def _hidden_types() -> frozenset[str]:
+    """Types the caller's scopes leave out of an export (the audit trail, without an explicit scope)."""
+    access = enforcement.current_access()
+    return access.permissions.hidden_types("r") if access is not None else frozenset()
+
+
 def _client_id() -> str | None:
     """The authenticated caller (None with authorization off): a job belongs to the client that started it."""
     access = enforcement.current_access()
@@ -110,7 +116,7 @@ def _kick_off(level: str, group_id: str | None) -> Response:
     request_url = req.base_url() + request.full_path.removeprefix(bulk_api.url_prefix or "").rstrip("?")
     job = _exports().kick_off(level, group_id, args, respond_async=prefer.respond_async,
                               lenient=prefer.handling == "lenient", request_url=request_url,
-                              client_id=_client_id())
+                              client_id=_client_id(), hidden_types=_hidden_types())
     status_url = f"{req.base_url()}/$export-status/{job.id}"
     return fhir_response(information(f"export job {job.id} accepted; poll {status_url}"), 202,
                          {"Content-Location": status_url})

@@ -93,6 +93,8 @@ class Visibility:
 
     readable_types: frozenset[str] | None = None
     members: Members | None = None
+    hidden_types: frozenset[str] = frozenset()
+    """Types never shown even when ``readable_types`` is None (the admin types a ``*`` scope leaves out)."""
 
     def clause(self, res_type: str, table: FromClause = resources) -> ColumnElement[bool] | None:
         """The extra WHERE condition for a search of ``res_type`` (None: nothing to add)."""
@@ -102,7 +104,8 @@ class Visibility:
 
     def filter_rows(self, conn: Connection, rows: list[Row]) -> list[Row]:
         """The rows (``pk``, ``res_type`` ...; e.g. ``_include`` results) the caller may see, in order."""
-        kept = [row for row in rows if self.readable_types is None or row.res_type in self.readable_types]
+        kept = [row for row in rows if row.res_type not in self.hidden_types
+                and (self.readable_types is None or row.res_type in self.readable_types)]
         if self.members is None or not kept:
             return kept
         visible: set[int] = set()

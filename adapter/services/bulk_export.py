@@ -49,7 +49,8 @@ class BulkExports:
             self.workers.ensure_started()
 
     def kick_off(self, level: str, group_id: str | None, args: list[tuple[str, str]], *, respond_async: bool,
-                 lenient: bool, request_url: str, client_id: str | None = None) -> ExportJob:
+                 lenient: bool, request_url: str, client_id: str | None = None,
+                 hidden_types: frozenset[str] = frozenset()) -> ExportJob:
         """Check the request and queue a job whose cut is now.
 
         Raises:
@@ -62,7 +63,8 @@ class BulkExports:
                              expression="Prefer")
         if level == "group":
             self._require_group(group_id)
-        request = bulk_request.parse_kickoff(self.services, level, group_id, args, lenient=lenient)
+        request = bulk_request.parse_kickoff(self.services, level, group_id, args, lenient=lenient,
+                                             hidden_types=hidden_types)
         warnings = [{"severity": w.severity, "code": w.code, "diagnostics": w.diagnostics,
                      **({"expression": w.expression} if w.expression else {})} for w in request.warnings]
         job = self.jobs.create(request_url, request.to_parameters(), now_utc(), errors=warnings, client_id=client_id)

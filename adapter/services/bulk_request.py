@@ -21,7 +21,7 @@ from urllib.parse import parse_qsl
 
 from sqlalchemy import ColumnElement, Select, and_, false, or_, select
 
-from adapter.errors import BadRequest, Issue
+from adapter.errors import BadRequest, Forbidden, Issue
 from adapter.search.params import parse_search
 from adapter.search.sql import criterion_clause
 from adapter.services.compartments import compartment_params
@@ -66,12 +66,13 @@ class ExportRequest:
 
 
 def parse_kickoff(services: Services, level: str, group_id: str | None, args: Sequence[tuple[str, str]], *,
-                  lenient: bool) -> ExportRequest:
+                  lenient: bool, hidden_types: frozenset[str] = frozenset()) -> ExportRequest:
     """Check the kick-off's query parameters.
 
     Raises:
         BadRequest: a bad ``_outputFormat``, ``_since``, ``_type`` or ``_typeFilter``, or (without lenient
             handling) a parameter, type or filter this server does not support.
+        Forbidden: ``_type`` names a type in ``hidden_types`` (the caller may not read it).
     """
     warnings: list[Issue] = []
 
@@ -89,8 +90,10 @@ def parse_kickoff(services: Services, level: str, group_id: str | None, args: Se
             raise BadRequest(f"_outputFormat {output_format!r} is not supported; use application/fhir+ndjson",
                              expression="_outputFormat")
     since = _since(values["_since"])
-    eligible = _eligible_types(services, level)
+    eligible = [t for t in _eligible_types(services, level) if t not in hidden_types]
     requested = [t.strip() for value in values["_type"] for t in value.split(",") if t.strip()]
+    if forbidden := sorted(set(requested) & hidden_types):
+        raise Forbidden(f"_type: the access token's scopes do not grant reading {', '.join(forbidden)}")
     types: list[str] = []
     for res_type in requested:
         if not services.supports_type(res_type):

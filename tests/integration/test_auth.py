@@ -407,3 +407,20 @@ def test_an_export_job_is_only_its_clients(web, registry, es_key):
     assert web.delete(f"/fhir{status_url}", headers=bearer(theirs)).status_code == 404
     assert web.get(f"/fhir{status_url}").status_code == 401
     assert web.delete(f"/fhir{status_url}", headers=bearer(mine)).status_code == 202
+
+
+def test_the_audit_trail_is_only_for_clients_granted_it_by_name(web, registry, es_key):
+    broad, admin = "system/*.rs", "system/*.rs system/AuditEvent.rs"
+    _register(registry, "reader", es_key, broad)
+    _register(registry, "auditor", es_key, admin)
+    reader, auditor = get_token(web, es_key, "reader", broad), get_token(web, es_key, "auditor", admin)
+    assert web.get("/fhir/Patient", headers=bearer(reader)).status_code == 200
+    assert web.get("/fhir/AuditEvent", headers=bearer(reader)).status_code == 403  # * does not cover it
+    assert web.get("/fhir/AuditEvent/_history", headers=bearer(reader)).status_code == 403
+    refused = web.get("/fhir/$export?_type=AuditEvent", headers={**bearer(reader), "Prefer": "respond-async"})
+    assert refused.status_code == 403
+    assert web.get("/fhir/AuditEvent", headers=bearer(auditor)).status_code == 200
+    # a token cannot ask for more than the registration names: * registered does not grant AuditEvent
+    response = web.post("/auth/token", data=token_form(es_key.assertion("reader"),
+                                                         "system/AuditEvent.rs system/Patient.rs"))
+    assert response.status_code == 200 and "AuditEvent" not in response.get_json()["scope"]
