@@ -173,8 +173,10 @@ def _gather(view: _StoreView, kind: str, anchor: dict) -> list[dict]:
     for companion in grouping.shape(kind).companions:
         link = companion.link
         if isinstance(link, grouping.Referencing):
-            members = [r for r in view.referring(companion.resource_type, link.path, grouping.key(anchor))
-                       if grouping.has_profile(r, companion.profile)]
+            # in id order: the store's order is the order of writes, which a reload changes; a record's list of
+            # such companions (a member's coverages) comes back the same however the resources were loaded
+            members = sorted((r for r in view.referring(companion.resource_type, link.path, grouping.key(anchor))
+                              if grouping.has_profile(r, companion.profile)), key=grouping.key)
         else:
             holders = [anchor] if link.holder is None else by_profile.get(link.holder, [])
             members = [r for h in holders for ref in grouping.references_at(h, link.path)

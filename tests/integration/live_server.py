@@ -60,3 +60,23 @@ def _wait_until_up(base: str, process: subprocess.Popen, timeout: float, log_pat
             pass
         time.sleep(0.2)
     raise RuntimeError(f"server did not answer within {timeout}s:\n{log_path.read_text()[-3000:]}")
+
+
+STORY = Path(__file__).resolve().parents[2] / "examples" / "fhir" / "valid"
+
+
+@contextmanager
+def story_server(data_dir: Path, base_settings) -> Iterator[str]:
+    """A real server holding the example story, or the server of ``CMP_ADAPTER_TEST_BASE_URL`` when set
+    (a deployment or sandbox already loaded with it). Yields the FHIR base URL.
+
+    The definitions cache is the test session's, so the server starts warm.
+    """
+    external = os.environ.get("CMP_ADAPTER_TEST_BASE_URL")
+    if external:
+        yield external.rstrip("/")
+        return
+    env = {"CMP_ADAPTER_DATA_DIR": str(data_dir), "CMP_ADAPTER_FHIR_PACKAGES": base_settings.fhir_packages,
+           "CMP_ADAPTER_COMPILED_CACHE_DIR": base_settings.effective_compiled_cache_dir}
+    with running_server(env, "--load", str(STORY)) as base:
+        yield base

@@ -7,14 +7,13 @@ Set ``CMP_ADAPTER_TEST_BASE_URL`` to run these against an adapter already runnin
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 
-from tests.integration.live_server import running_server
+from tests.integration.live_server import story_server
 from tests.integration.test_export_cmp import MEMBER_KINDS, transaction_sets
 
 REPO = Path(__file__).resolve().parents[2]
@@ -23,14 +22,7 @@ CMP = REPO / "examples" / "cmp"
 
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory: pytest.TempPathFactory, base_settings) -> Iterator[str]:
-    external = os.environ.get("CMP_ADAPTER_TEST_BASE_URL")
-    if external:
-        yield external.rstrip("/")
-        return
-    data_dir = tmp_path_factory.mktemp("live-export")
-    env = {"CMP_ADAPTER_DATA_DIR": str(data_dir), "CMP_ADAPTER_FHIR_PACKAGES": base_settings.fhir_packages,
-           "CMP_ADAPTER_COMPILED_CACHE_DIR": base_settings.effective_compiled_cache_dir}
-    with running_server(env, "--load", str(REPO / "examples" / "fhir" / "valid")) as base:
+    with story_server(tmp_path_factory.mktemp("live-export"), base_settings) as base:
         yield base
 
 

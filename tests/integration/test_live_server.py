@@ -7,29 +7,19 @@ otherwise each test module starts one on 127.0.0.1 with an SQLite file (and one 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
 
-from tests.integration.live_server import running_server
+from tests.integration.live_server import story_server
 
 FHIR_JSON = "application/fhir+json"
-REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory: pytest.TempPathFactory, base_settings) -> Iterator[str]:
-    external = os.environ.get("CMP_ADAPTER_TEST_BASE_URL")
-    if external:
-        yield external.rstrip("/")
-        return
-    data_dir = tmp_path_factory.mktemp("live")
-    env = {"CMP_ADAPTER_DATA_DIR": str(data_dir), "CMP_ADAPTER_FHIR_PACKAGES": base_settings.fhir_packages,
-           "CMP_ADAPTER_COMPILED_CACHE_DIR": base_settings.effective_compiled_cache_dir}
-    with running_server(env, "--load", str(REPO / "examples" / "fhir" / "valid")) as base:
+    with story_server(tmp_path_factory.mktemp("live"), base_settings) as base:
         yield base
 
 

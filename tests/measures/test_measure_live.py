@@ -4,14 +4,13 @@ per-member compliance are two code paths that must agree on every example member
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 
-from tests.integration.live_server import running_server
+from tests.integration.live_server import story_server
 
 REPO = Path(__file__).resolve().parents[2]
 #: The story's eight whole program weeks (Monday 2026-01-05 to Sunday 2026-03-01, the shipped program-rules.json
@@ -22,14 +21,7 @@ MEMBERS = [f"m-{n:03d}" for n in range(1, 12)]
 
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory: pytest.TempPathFactory, base_settings) -> Iterator[str]:
-    external = os.environ.get("CMP_ADAPTER_TEST_BASE_URL")
-    if external:
-        yield external.rstrip("/")
-        return
-    env = {"CMP_ADAPTER_DATA_DIR": str(tmp_path_factory.mktemp("live-measures")),
-           "CMP_ADAPTER_FHIR_PACKAGES": base_settings.fhir_packages,
-           "CMP_ADAPTER_COMPILED_CACHE_DIR": base_settings.effective_compiled_cache_dir}
-    with running_server(env, "--load", str(REPO / "examples" / "fhir" / "valid")) as base:
+    with story_server(tmp_path_factory.mktemp("live-measures"), base_settings) as base:
         yield base
 
 
