@@ -98,7 +98,9 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as data_dir, hook_receiver() as fast, hook_receiver() as slow:
         slow.delay = args.slow_seconds
-        env = {"CMP_ADAPTER_DATA_DIR": data_dir, "CMP_ADAPTER_SUBSCRIPTION_POLL_MS": str(args.poll_ms)}
+        # one member's shared plan is written again and again: the one-plan rule (SCP-1) would refuse it
+        env = {"CMP_ADAPTER_DATA_DIR": data_dir, "CMP_ADAPTER_SUBSCRIPTION_POLL_MS": str(args.poll_ms),
+               "CMP_ADAPTER_RULE_ENFORCEMENT": "SCP-1=off,SCP-2=off,SCP-5=off"}
         if args.database_url:
             env["CMP_ADAPTER_DATABASE_URL"] = args.database_url
         if args.separate_worker:

@@ -23,12 +23,15 @@ from tests.integration.live_server import running_server
 FHIR_JSON = {"Content-Type": "application/fhir+json"}
 REPO = Path(__file__).resolve().parents[2]
 
+SHARED_PLAN_RULES_OFF = ("SCP-1=off", "SCP-2=off", "SCP-5=off")
+
 
 @pytest.fixture
 def settings(settings):
+    # the shared-plan rules are off: these tests write one member's shared plan again and again (SCP-1)
     return settings.replace(subscription_worker=False, subscription_poll_ms=100, subscription_retry_initial_ms=300,
                             subscription_retry_max_ms=600, subscription_max_attempts=20,
-                            subscription_timeout_ms=8000)
+                            subscription_timeout_ms=8000, rule_enforcement=SHARED_PLAN_RULES_OFF)
 
 
 @pytest.fixture
@@ -38,7 +41,8 @@ def server_env(settings, base_settings) -> dict[str, str]:
             "CMP_ADAPTER_COMPILED_CACHE_DIR": base_settings.effective_compiled_cache_dir,
             "CMP_ADAPTER_SUBSCRIPTION_POLL_MS": "100", "CMP_ADAPTER_SUBSCRIPTION_RETRY_INITIAL_MS": "300",
             "CMP_ADAPTER_SUBSCRIPTION_RETRY_MAX_MS": "600", "CMP_ADAPTER_SUBSCRIPTION_MAX_ATTEMPTS": "20",
-            "CMP_ADAPTER_SUBSCRIPTION_TIMEOUT_MS": "8000"}
+            "CMP_ADAPTER_SUBSCRIPTION_TIMEOUT_MS": "8000",
+            "CMP_ADAPTER_RULE_ENFORCEMENT": ",".join(SHARED_PLAN_RULES_OFF)}
 
 
 @pytest.fixture
