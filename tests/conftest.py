@@ -32,10 +32,12 @@ def base_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """Settings from the environment, with a session-wide compiled-definitions folder.
 
     Authorization is off here so that tests of other concerns need no tokens; auth tests turn it on with
-    ``settings.replace(auth="on")`` (see the ``auth_app`` fixture in tests/integration/test_auth.py).
+    ``settings.replace(auth="on")`` (see the ``auth_app`` fixture in tests/integration/test_auth.py). The
+    subscription worker thread is off too (each app would poll its database every second); the subscription
+    tests run its rounds themselves or turn it on.
     """
     compiled = tmp_path_factory.mktemp("compiled")
-    return Settings.load({"compiled_cache_dir": str(compiled), "auth": "off"})
+    return Settings.load({"compiled_cache_dir": str(compiled), "auth": "off", "subscription_worker": False})
 
 
 @pytest.fixture(scope="session")

@@ -45,6 +45,7 @@ def init_app(app: Flask) -> None:
             log.warning("spooled audit events not recovered yet (%s)", type(exc).__name__)
         app.extensions[QUEUE_EXTENSION] = queue
         _QUEUES.add(queue)
+        services.on_close.append(queue.shutdown)  # store what is pending, then no flush after the engine goes
 
 
 @atexit.register

@@ -107,6 +107,16 @@ class AuditQueue:
     def _on_dispose(self, _engine: object) -> None:
         self._closed = True
 
+    def shutdown(self) -> None:
+        """Store what is pending and stop flushing, before the Services close the engine.
+
+        Waits for a flush in progress: a flush still writing after the close would hold a connection on a
+        database its owner is about to drop or migrate.
+        """
+        self.close()
+        with self._flush_lock:
+            self._closed = True
+
     def close(self) -> None:
         """Store what is pending (process exit); what cannot be stored stays spooled for the next start."""
         try:

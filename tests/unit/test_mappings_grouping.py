@@ -50,7 +50,10 @@ def test_the_story_groups_into_exactly_the_story_records(story):
         got = [dump(kind(name).from_fhir(r.resources)) for r in found.records if r.kind == name]
         assert sorted(got, key=json.dumps) == sorted(records_of(name), key=json.dumps), name
     unassigned_types = {u.resource.split("/")[0] for u in found.unassigned}
-    assert unassigned_types == {"ClaimResponse", "MeasureReport", "Organization", "Practitioner", "PractitionerRole"}
+    # the story's adjudications, reports, payers, staff outside a team record and team panels (Group) are not
+    # CMP records; each is reported with its reason rather than dropped
+    assert unassigned_types == {"ClaimResponse", "Group", "MeasureReport", "Organization", "Practitioner",
+                                "PractitionerRole"}
     orphan_staff = next(u for u in found.unassigned if u.resource == "PractitionerRole/pr-chen")
     assert "no record here takes it" in orphan_staff.reason
     payer = next(u for u in found.unassigned if u.resource == "Organization/mt-medicaid")
