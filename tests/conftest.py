@@ -6,8 +6,6 @@ The R4 definitions come from the FHIR package cache (``CMP_ADAPTER_FHIR_PACKAGES
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,10 +13,10 @@ from typing import TYPE_CHECKING
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
 
 from adapter.conformance.definitions import Definitions
 from adapter.settings import Settings
+from tests.databases import POSTGRES_URL, postgres_schema
 
 if TYPE_CHECKING:
     from adapter.services.container import Services
@@ -57,7 +55,6 @@ def r4_examples_dir(base_settings: Settings) -> Path:
 
 # --- databases and the app -----------------------------------------------------------------------------------
 
-POSTGRES_URL = os.environ.get("CMP_ADAPTER_TEST_POSTGRES_URL")
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -72,16 +69,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         return
     if not POSTGRES_URL:
         pytest.skip("CMP_ADAPTER_TEST_POSTGRES_URL is not set")
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    admin = create_engine(POSTGRES_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{POSTGRES_URL}{'&' if '?' in POSTGRES_URL else '?'}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with postgres_schema() as url:
+        yield url
 
 
 @pytest.fixture

@@ -13,14 +13,13 @@ import shutil
 import subprocess
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
+from tests.databases import postgres_schema
 from tests.integration.live_server import free_port
 
 SHARED_URL = os.environ.get("CMP_ADAPTER_TEST_POSTGRES_URL")
@@ -32,17 +31,8 @@ def shared_schema(application_name: str) -> Iterator[str]:
     ``application_name`` (so the test can find the server's transactions in ``pg_stat_activity``)."""
     if not SHARED_URL:
         pytest.skip("CMP_ADAPTER_TEST_POSTGRES_URL is not set")
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    admin = create_engine(SHARED_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        joiner = "&" if "?" in SHARED_URL else "?"
-        yield f"{SHARED_URL}{joiner}options=-csearch_path%3D{schema}&application_name={application_name}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with postgres_schema(application_name=application_name) as url:
+        yield url
 
 
 def _binaries() -> Path | None:
