@@ -15,12 +15,11 @@ with role ``source`` names the source format. The time is an argument: mappings 
 
 from __future__ import annotations
 
-import copy
 import uuid
 from datetime import datetime
 from urllib.parse import quote
 
-from .common import NAMESPACE
+from .common import NAMESPACE, rewrite_references
 
 PARTICIPANT_TYPE = "http://terminology.hl7.org/CodeSystem/provenance-participant-type"
 ADAPTER_NAME = "cmp-fhir-adapter"
@@ -54,18 +53,6 @@ def requests_of(resources: list[dict]) -> list[dict]:
             for req, body in zip(requests, resources, strict=True)]
 
 
-def _rewrite(value: object, urls: dict[str, str]) -> object:
-    if isinstance(value, dict):
-        out = {k: _rewrite(v, urls) for k, v in value.items()}
-        target = value.get("reference")
-        if isinstance(target, str) and target in urls:
-            out["reference"] = urls[target]
-        return out
-    if isinstance(value, list):
-        return [_rewrite(v, urls) for v in value]
-    return value
-
-
 def provenance(targets: list[str], recorded: datetime, source_system: str, source_format: str) -> dict:
     """The Provenance of one translation (PDex style).
 
@@ -96,7 +83,7 @@ def transaction(resources: list[dict], recorded: datetime, source_system: str, s
     The resources are deep-copied; the input is not changed.
     """
     urls = {f"{r['resourceType']}/{r['id']}": full_url(r["resourceType"], r["id"]) for r in resources}
-    entries = [{"fullUrl": urls[f"{r['resourceType']}/{r['id']}"], "resource": _rewrite(copy.deepcopy(r), urls),
+    entries = [{"fullUrl": urls[f"{r['resourceType']}/{r['id']}"], "resource": rewrite_references(r, urls),
                 "request": request} for r, request in zip(resources, requests_of(resources), strict=True)]
     prov = provenance(list(urls.values()), recorded, source_system, source_format)
     key = "|".join(sorted(urls.values()))

@@ -129,6 +129,20 @@ def _comparable(value: object) -> object:
     return value
 
 
+def rewrite_references(value: object, urls: dict[str, str]) -> object:
+    """A copy of ``value`` whose ``reference`` strings found in ``urls`` are replaced by what they map to
+    (``Patient/m-1`` -> ``urn:uuid:...`` in a transaction, and back when a Bundle is read)."""
+    if isinstance(value, dict):
+        out = {k: rewrite_references(v, urls) for k, v in value.items()}
+        target = value.get("reference")
+        if isinstance(target, str) and target in urls:
+            out["reference"] = urls[target]
+        return out
+    if isinstance(value, list):
+        return [rewrite_references(v, urls) for v in value]
+    return value
+
+
 def differences(given: object, rebuilt: object, path: str) -> list[str]:
     """Where ``rebuilt`` differs from ``given`` (JSON-like values; numbers compared as decimals)."""
     if isinstance(given, dict) and isinstance(rebuilt, dict):

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from importlib import import_module
 from typing import Any
 
-from .common import profile_url
+from .common import profile_url, rewrite_references
 
 PROVENANCE = "Provenance"
 
@@ -299,16 +299,4 @@ def resources_of_bundle(bundle: dict) -> list[dict]:
     """
     entries = [e for e in bundle.get("entry", []) if isinstance(e.get("resource"), dict)]
     urls = {e["fullUrl"]: key(e["resource"]) for e in entries if e.get("fullUrl") and e["resource"].get("id")}
-    return [_relative(e["resource"], urls) if urls else e["resource"] for e in entries]
-
-
-def _relative(value: Any, urls: dict[str, str]) -> Any:
-    if isinstance(value, dict):
-        out = {k: _relative(v, urls) for k, v in value.items()}
-        target = value.get("reference")
-        if isinstance(target, str) and target in urls:
-            out["reference"] = urls[target]
-        return out
-    if isinstance(value, list):
-        return [_relative(v, urls) for v in value]
-    return value
+    return [rewrite_references(e["resource"], urls) if urls else e["resource"] for e in entries]
