@@ -17,6 +17,9 @@ from dataclasses import dataclass, field
 
 from adapter.store.sql import format_instant, now_utc
 
+#: The resource type of the audit trail.
+AUDIT_TYPE = "AuditEvent"
+
 EVENT_TYPE = {"system": "http://terminology.hl7.org/CodeSystem/audit-event-type", "code": "rest",
               "display": "Restful Operation"}
 INTERACTION_SYSTEM = "http://hl7.org/fhir/restful-interaction"
@@ -119,7 +122,7 @@ def audit_event(facts: AuditFacts) -> dict:
         subtype.append({"system": OPERATION_SYSTEM, "code": facts.operation, "display": facts.operation})
     subtype.extend(dict(extra) for extra in facts.extra_subtypes)
     event: dict = {
-        "resourceType": "AuditEvent",
+        "resourceType": AUDIT_TYPE,
         "type": dict(EVENT_TYPE),
         "subtype": subtype,
         "action": facts.action or ACTIONS.get(facts.subtype, "E"),

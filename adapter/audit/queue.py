@@ -33,12 +33,12 @@ from pathlib import Path
 from sqlalchemy import event as sa_event
 
 from adapter import fhirjson
+from adapter.audit.events import AUDIT_TYPE
 from adapter.services.container import Services
 from adapter.store.sql import DuplicateResource
 
 log = logging.getLogger(__name__)
 
-AUDIT_TYPE = "AuditEvent"
 #: The flusher thread ends after this long with nothing to do (it starts again with the next event), so an
 #: idle app (a test, a CLI run) keeps no thread.
 IDLE_SECONDS = 5.0

@@ -33,7 +33,14 @@ from sqlalchemy import Connection
 
 from adapter import fhirjson
 from adapter.audit import context, request_log
-from adapter.audit.events import AuditFacts, EntityRef, audit_event, patient_from_search, patient_of
+from adapter.audit.events import (
+    AUDIT_TYPE,
+    AuditFacts,
+    EntityRef,
+    audit_event,
+    patient_from_search,
+    patient_of,
+)
 from adapter.errors import Issue, MethodNotAllowed, NotAcceptable
 from adapter.rest import request_info
 from adapter.rest.responses import outcome_response
@@ -43,7 +50,6 @@ from adapter.wire.formats import Format
 
 log = logging.getLogger(__name__)
 
-AUDIT_TYPE = "AuditEvent"
 #: What may go from the URL into an AuditEvent as is (a hostile path could hold NUL, which PostgreSQL refuses).
 _SAFE_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 _SAFE_OPERATION = re.compile(r"\$[A-Za-z0-9\-]{1,64}")

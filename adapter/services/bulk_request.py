@@ -26,6 +26,7 @@ from adapter.search.params import parse_search
 from adapter.search.sql import criterion_clause
 from adapter.services.compartments import compartment_params
 from adapter.services.container import Services
+from adapter.services.resources import WHOLE_SERVER_EXCLUDES
 from adapter.store.schema import resources, search_reference
 
 #: ``_outputFormat`` values meaning NDJSON (the IG asks servers to accept all three).
@@ -33,10 +34,6 @@ NDJSON_FORMATS = frozenset({"application/fhir+ndjson", "application/ndjson", "nd
 LEVELS = ("system", "patient", "group")
 #: Kick-off parameters that are not ours to interpret (formatting of the kick-off response itself).
 _IGNORED = frozenset({"_format", "_pretty"})
-#: Types exported only when ``_type`` names them: the audit trail records the server's use, it is not the
-#: population's data (the system ``_history`` leaves it out too), and it grows with every export's polls.
-ONLY_WHEN_NAMED: frozenset[str] = frozenset({"AuditEvent"})
-
 _SUPPORTED = frozenset({"_outputFormat", "_since", "_type", "_typeFilter"}) | _IGNORED
 #: Search-result parameters make no sense in a ``_typeFilter`` (it selects, it does not page or shape).
 _NOT_FILTERS = frozenset({"_count", "_offset", "_sort", "_include", "_revinclude", "_summary", "_elements",
@@ -109,7 +106,7 @@ def parse_kickoff(services: Services, level: str, group_id: str | None, args: Se
             types.append(res_type)
     if requested and not types:
         raise BadRequest("_type names no resource type this export can return", expression="_type")
-    types = types or [t for t in eligible if t not in ONLY_WHEN_NAMED]
+    types = types or [t for t in eligible if t not in WHOLE_SERVER_EXCLUDES]
     filters = _type_filters(services, values["_typeFilter"], types, unsupported)
     return ExportRequest(level, tuple(types), group_id, since, filters, tuple(warnings))
 

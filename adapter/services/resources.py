@@ -31,10 +31,11 @@ from adapter.services.write_checks import Change, PendingWrites, record_change, 
 from adapter.store.sql import StoredResource, VersionConflict
 from adapter.subscriptions.definition import check_subscription
 
-#: Types the system history (``GET /_history``) leaves out: AuditEvents are the server's record of access,
-#: not changes to the data, and one is written for every read, so a client polling ``_history`` would never
-#: see the end of it (docs/decisions/014-audit-trail.md). ``AuditEvent/_history`` still lists them.
-SYSTEM_HISTORY_EXCLUDES = ("AuditEvent",)
+#: Types whole-server reads leave out unless asked for by type: the system history (``GET /_history``) and
+#: a Bulk export without ``_type``. AuditEvents are the server's record of access, not the data, and one is
+#: written for every read, so a client polling ``_history`` (or an export's polls) would never see the end
+#: of them (docs/decisions/014-audit-trail.md). ``AuditEvent/_history`` and ``_type=AuditEvent`` list them.
+WHOLE_SERVER_EXCLUDES: tuple[str, ...] = ("AuditEvent",)
 
 _ID_PATTERN = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 _ETAG_PATTERN = re.compile(r'^\s*(?:W/)?"?([0-9]+)"?\s*$')
@@ -147,7 +148,7 @@ def history(services: Services, res_type: str | None, res_id: str | None, *, sin
             raise NotFound(f"{res_type}/{res_id} is not known")
         return services.store.history(conn, res_type=res_type, res_id=res_id, since=since, at=at,
                                       count=count, offset=offset,
-                                      exclude_types=SYSTEM_HISTORY_EXCLUDES if res_type is None else ())
+                                      exclude_types=WHOLE_SERVER_EXCLUDES if res_type is None else ())
 
 
 # --- writes --------------------------------------------------------------------------------------------------
