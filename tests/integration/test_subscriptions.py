@@ -28,13 +28,18 @@ REPO = Path(__file__).resolve().parents[2]
 SHARED = "https://cmp-adapter.org/fhir/CodeSystem/cmp-careplan-category|shared-care-plan"
 
 
+#: These tests write a lone shared plan, and one member's plan again and again: the shared-plan rules
+#: (SCP-1 one plan, SCP-2 a lead) are switched off by name; they have tests of their own.
+SHARED_PLAN_RULES_OFF = ("SCP-1=off", "SCP-2=off", "SCP-5=off")
+
+
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     """Fast retries; no worker thread (the tests run the rounds). The shared-plan rules are off: these tests
     write a lone shared plan, without the care team SCP-2 asks for (the rules have tests of their own)."""
     return settings.replace(subscription_worker=False, subscription_poll_ms=50, subscription_retry_initial_ms=200,
                             subscription_retry_max_ms=400, subscription_max_attempts=3,
-                            subscription_timeout_ms=2000, rule_enforcement=("SCP-1=off", "SCP-2=off", "SCP-5=off"))
+                            subscription_timeout_ms=2000, rule_enforcement=SHARED_PLAN_RULES_OFF)
 
 
 @pytest.fixture

@@ -19,11 +19,11 @@ from adapter.services import resources
 from adapter.services.container import Services
 from tests.integration.hook_receiver import Receiver, hook_receiver
 from tests.integration.live_server import running_server
+from tests.integration.test_subscriptions import SHARED_PLAN_RULES_OFF, shared_care_plan, subscription_body
 
 FHIR_JSON = {"Content-Type": "application/fhir+json"}
 REPO = Path(__file__).resolve().parents[2]
 
-SHARED_PLAN_RULES_OFF = ("SCP-1=off", "SCP-2=off", "SCP-5=off")
 
 
 @pytest.fixture
@@ -51,16 +51,6 @@ def receiver() -> Iterator[Receiver]:
         yield running
 
 
-def subscription(endpoint: str) -> dict:
-    body = json.loads((REPO / "examples" / "subscriptions" / "shared-care-plans.json").read_text())
-    body["channel"]["endpoint"] = endpoint
-    return body
-
-
-def shared_care_plan() -> dict:
-    plan = json.loads((REPO / "examples" / "fhir" / "valid" / "CarePlan-scp-m-101.json").read_text())
-    del plan["id"]
-    return plan
 
 
 def post(base: str, resource: dict) -> dict:
@@ -84,7 +74,7 @@ def test_a_slow_endpoint_does_not_slow_the_writes(server_env, receiver):
     with running_server(server_env) as base:
         timed_posts(base, 3)  # warm-up
         baseline = timed_posts(base, 5)
-        post(base, subscription(receiver.url))
+        post(base, subscription_body(receiver.url))
         time.sleep(0.3)
         with_hook = timed_posts(base, 5)
         first = receiver.wait_for(1, timeout=15)
@@ -96,7 +86,7 @@ def test_a_slow_endpoint_does_not_slow_the_writes(server_env, receiver):
 def test_a_restarted_server_delivers_what_was_pending_once(server_env, receiver, settings, definitions):
     receiver.status = 503
     with running_server(server_env) as base:
-        post(base, subscription(receiver.url))
+        post(base, subscription_body(receiver.url))
         during = post(base, shared_care_plan())  # notified, refused: retried later
         assert receiver.wait_for(1, timeout=15)
     # while the server is down, more changes are written (by a batch job on the same database)
@@ -123,7 +113,7 @@ def test_the_worker_can_run_as_a_process_of_its_own(server_env, receiver):
 
     env = {**server_env, "CMP_ADAPTER_SUBSCRIPTION_WORKER": "false"}
     with running_server(env) as base:
-        post(base, subscription(receiver.url))
+        post(base, subscription_body(receiver.url))
         plan = post(base, shared_care_plan())
         time.sleep(1.0)
         assert receiver.received == []  # the API processes send nothing
