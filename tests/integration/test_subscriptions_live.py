@@ -10,7 +10,6 @@ import json
 import statistics
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
@@ -22,7 +21,6 @@ from tests.integration.live_server import running_server
 from tests.integration.test_subscriptions import SHARED_PLAN_RULES_OFF, shared_care_plan, subscription_body
 
 FHIR_JSON = {"Content-Type": "application/fhir+json"}
-REPO = Path(__file__).resolve().parents[2]
 
 
 
