@@ -23,7 +23,6 @@ from tests.integration.test_subscriptions import SHARED_PLAN_RULES_OFF, shared_c
 FHIR_JSON = {"Content-Type": "application/fhir+json"}
 
 
-
 @pytest.fixture
 def settings(settings):
     # the shared-plan rules are off: these tests write one member's shared plan again and again (SCP-1)
